@@ -1,0 +1,349 @@
+"""The one module that talks to HiGHS.
+
+Two entry points share one typed outcome:
+
+* :func:`solve_pyomo` solves a Pyomo model through Pyomo's persistent HiGHS interface (``appsi``) and
+  loads the solution back into the model only when the termination status says there is one.
+* :func:`solve_matrix` solves a problem given as sparse matrices straight through ``highspy``; the
+  classic location models use it because building them as arrays is far faster than through Pyomo.
+
+Both return a :class:`SolverOutcome` whose status tells optimal, stopped at the limit with an
+incumbent (and its gap), stopped without one, infeasible, unbounded and error apart.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+import highspy
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+
+class SolveStatus(StrEnum):
+    """How a solve ended."""
+
+    OPTIMAL = "optimal"
+    """Solved to the requested relative gap."""
+    TIME_LIMIT = "time_limit"
+    """Stopped by the time limit with a feasible incumbent; ``gap`` says how far from proven."""
+    NO_SOLUTION = "no_solution"
+    """Stopped by a limit before any feasible solution was found."""
+    INFEASIBLE = "infeasible"
+    """No plan satisfies every hard requirement."""
+    UNBOUNDED = "unbounded"
+    """The objective can improve without limit (a modelling error)."""
+    ERROR = "error"
+    """The solver failed."""
+
+    @property
+    def has_solution(self) -> bool:
+        """Whether a feasible solution is available."""
+        return self in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT)
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Options passed to HiGHS.
+
+    Attributes
+    ----------
+    time_limit
+        Wall-clock limit in seconds; the best plan found by then is returned with its gap.
+    mip_rel_gap
+        Relative optimality gap at which the branch and bound stops.
+    threads
+        Threads HiGHS may use; ``None`` lets HiGHS choose.
+    verbose
+        Stream the solver log to standard output.
+    seed
+        HiGHS random seed, so that repeated runs follow the same path.
+    extra
+        Further HiGHS options by name (e.g. ``{"mip_max_nodes": 1}``), applied last.
+    """
+
+    time_limit: float = 60.0
+    mip_rel_gap: float = 1e-4
+    threads: int | None = None
+    verbose: bool = False
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def highs_options(self) -> dict[str, Any]:
+        """Return these settings as HiGHS option names and values."""
+        options: dict[str, Any] = {
+            "time_limit": float(self.time_limit),
+            "mip_rel_gap": float(self.mip_rel_gap),
+            "random_seed": int(self.seed),
+            "output_flag": bool(self.verbose),
+        }
+        if self.threads is not None:
+            options["threads"] = int(self.threads)
+        options.update(self.extra)
+        return options
+
+
+@dataclass(frozen=True)
+class SolverOutcome:
+    """What a solve returned.
+
+    Attributes
+    ----------
+    status
+        How the solve ended.
+    objective
+        Objective value of the incumbent, if there is one.
+    bound
+        Best proven bound on the objective (equal to the objective for an LP solved to optimality).
+    gap
+        Relative gap ``|objective - bound| / max(|objective|, 1e-9)``, if both are known.
+    solve_seconds
+        Wall-clock seconds spent in the solver.
+    values
+        Column values of the incumbent (matrix path only; the Pyomo path loads them into the model).
+    message
+        The solver's own word for the termination, for logs.
+    """
+
+    status: SolveStatus
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    solve_seconds: float
+    values: npt.NDArray[np.float64] | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class MatrixProblem:
+    """A mixed-integer linear problem ``min/max c x + offset`` s.t. ``row_lower <= A x <= row_upper``.
+
+    Attributes
+    ----------
+    c
+        Objective coefficients, one per column.
+    A
+        Constraint matrix (any scipy sparse format; converted to CSC).
+    row_lower, row_upper
+        Row bounds (use ``-inf``/``inf`` for one-sided rows).
+    col_lower, col_upper
+        Column bounds.
+    integrality
+        True where the column must take an integer value.
+    sense
+        ``"min"`` or ``"max"``.
+    offset
+        Constant added to the objective.
+    """
+
+    c: npt.NDArray[np.float64]
+    A: sp.spmatrix | sp.sparray
+    row_lower: npt.NDArray[np.float64]
+    row_upper: npt.NDArray[np.float64]
+    col_lower: npt.NDArray[np.float64]
+    col_upper: npt.NDArray[np.float64]
+    integrality: npt.NDArray[np.bool_]
+    sense: Literal["min", "max"] = "min"
+    offset: float = 0.0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, columns)``."""
+        return (len(self.row_lower), len(self.c))
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """Relative gap between an incumbent and a bound, as HiGHS defines it.
+
+    Parameters
+    ----------
+    objective
+        Incumbent objective value.
+    bound
+        Proven bound.
+
+    Returns
+    -------
+    float or None
+        ``|objective - bound| / max(|objective|, 1e-9)``, or ``None`` if either is unknown or not finite.
+    """
+    if objective is None or bound is None or not (math.isfinite(objective) and math.isfinite(bound)):
+        return None
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+_HIGHS_STATUS = {
+    highspy.HighsModelStatus.kOptimal: SolveStatus.OPTIMAL,
+    highspy.HighsModelStatus.kModelEmpty: SolveStatus.OPTIMAL,
+    highspy.HighsModelStatus.kInfeasible: SolveStatus.INFEASIBLE,
+    highspy.HighsModelStatus.kUnbounded: SolveStatus.UNBOUNDED,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: SolveStatus.INFEASIBLE,
+}
+_LIMITS = {
+    highspy.HighsModelStatus.kTimeLimit,
+    highspy.HighsModelStatus.kIterationLimit,
+    highspy.HighsModelStatus.kSolutionLimit,
+    highspy.HighsModelStatus.kInterrupt,
+    highspy.HighsModelStatus.kObjectiveBound,
+    highspy.HighsModelStatus.kObjectiveTarget,
+    highspy.HighsModelStatus.kMemoryLimit,
+}
+
+
+def solve_matrix(
+    problem: MatrixProblem,
+    settings: SolverSettings | None = None,
+    *,
+    start: npt.NDArray[np.float64] | None = None,
+) -> SolverOutcome:
+    """Solve a :class:`MatrixProblem` with highspy.
+
+    Parameters
+    ----------
+    problem
+        The problem in sparse-matrix form.
+    settings
+        Solver options; defaults to :class:`SolverSettings`.
+    start
+        Optional feasible (or partial) column values passed to HiGHS as a MIP start.
+
+    Returns
+    -------
+    SolverOutcome
+        Status, objective, bound, gap, seconds and the incumbent's column values.
+    """
+    settings = settings or SolverSettings()
+    n_rows, n_cols = problem.shape
+    A = sp.csc_array(problem.A)
+    if A.shape != (n_rows, n_cols):
+        raise ValueError(f"constraint matrix has shape {A.shape}, expected {(n_rows, n_cols)}")
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = np.asarray(problem.c, dtype=np.float64)
+    lp.col_lower_ = np.asarray(problem.col_lower, dtype=np.float64)
+    lp.col_upper_ = np.asarray(problem.col_upper, dtype=np.float64)
+    lp.row_lower_ = np.asarray(problem.row_lower, dtype=np.float64)
+    lp.row_upper_ = np.asarray(problem.row_upper, dtype=np.float64)
+    lp.offset_ = float(problem.offset)
+    lp.sense_ = highspy.ObjSense.kMaximize if problem.sense == "max" else highspy.ObjSense.kMinimize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(np.float64)
+    is_mip = bool(np.any(problem.integrality))
+    if is_mip:
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in problem.integrality
+        ]
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for name, value in settings.highs_options().items():
+        h.setOptionValue(name, value)
+    h.passModel(lp)
+    if start is not None and is_mip:
+        solution = highspy.HighsSolution()
+        solution.col_value = list(np.asarray(start, dtype=np.float64))
+        solution.value_valid = True
+        h.setSolution(solution)
+    began = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - began
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    objective = float(info.objective_function_value) if has_primal else None
+    if is_mip:
+        bound: float | None = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+    else:
+        bound = objective if model_status == highspy.HighsModelStatus.kOptimal else None
+    if model_status in _HIGHS_STATUS:
+        status = _HIGHS_STATUS[model_status]
+    elif model_status in _LIMITS:
+        status = SolveStatus.TIME_LIMIT if has_primal else SolveStatus.NO_SOLUTION
+    else:
+        status = SolveStatus.ERROR
+    if status is SolveStatus.OPTIMAL and not has_primal:
+        status = SolveStatus.ERROR
+    values = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_primal else None
+    gap = relative_gap(objective, bound)
+    if status is SolveStatus.OPTIMAL and gap is None and objective is not None:
+        gap = 0.0
+    return SolverOutcome(
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        solve_seconds=seconds,
+        values=values,
+        message=h.modelStatusToString(model_status),
+    )
+
+
+def solve_pyomo(model: Any, settings: SolverSettings | None = None) -> SolverOutcome:
+    """Solve a Pyomo model with HiGHS through Pyomo's persistent ``appsi`` interface.
+
+    The solution is loaded into the model's variables only when a feasible one exists, so a caller
+    reading ``var.value`` after an infeasible solve sees ``None`` rather than stale numbers.
+
+    Parameters
+    ----------
+    model
+        A Pyomo ``ConcreteModel`` with one active objective.
+    settings
+        Solver options; defaults to :class:`SolverSettings`.
+
+    Returns
+    -------
+    SolverOutcome
+        Status, objective, bound, gap and seconds (``values`` is ``None``: read the model).
+    """
+    from pyomo.contrib.appsi.base import TerminationCondition
+    from pyomo.contrib.appsi.solvers import Highs
+
+    settings = settings or SolverSettings()
+    opt = Highs()
+    opt.config.load_solution = False
+    opt.config.stream_solver = settings.verbose
+    opt.config.time_limit = float(settings.time_limit)
+    opt.config.mip_gap = float(settings.mip_rel_gap)
+    opt.highs_options = {k: v for k, v in settings.highs_options().items() if k not in {"time_limit", "mip_rel_gap"}}
+    began = time.perf_counter()
+    try:
+        results = opt.solve(model)
+    except Exception as exc:  # the solver's own failure, reported as a status rather than a traceback
+        return SolverOutcome(SolveStatus.ERROR, None, None, None, time.perf_counter() - began, message=str(exc))
+    seconds = time.perf_counter() - began
+    tc = results.termination_condition
+    objective = results.best_feasible_objective
+    objective = float(objective) if objective is not None and math.isfinite(objective) else None
+    bound = results.best_objective_bound
+    bound = float(bound) if bound is not None and math.isfinite(bound) else None
+    if tc == TerminationCondition.optimal:
+        status = SolveStatus.OPTIMAL
+    elif tc in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
+        status = SolveStatus.INFEASIBLE
+    elif tc == TerminationCondition.unbounded:
+        status = SolveStatus.UNBOUNDED
+    elif tc in (
+        TerminationCondition.maxTimeLimit,
+        TerminationCondition.maxIterations,
+        TerminationCondition.interrupted,
+        TerminationCondition.objectiveLimit,
+    ):
+        status = SolveStatus.TIME_LIMIT if objective is not None else SolveStatus.NO_SOLUTION
+    else:
+        status = SolveStatus.ERROR
+    if status.has_solution and objective is None:
+        status = SolveStatus.ERROR
+    if status.has_solution:
+        results.solution_loader.load_vars()
+    gap = relative_gap(objective, bound)
+    if status is SolveStatus.OPTIMAL and gap is None:
+        gap = 0.0
+    return SolverOutcome(status, objective, bound, gap, seconds, None, str(tc))

@@ -1,0 +1,124 @@
+"""The solver module: statuses, incumbents, gaps and MIP starts, on tiny problems with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+import scipy.sparse as sp
+
+from planner.solver import MatrixProblem, SolverSettings, SolveStatus, relative_gap, solve_matrix, solve_pyomo
+
+
+def knapsack(n: int, seed: int = 0) -> MatrixProblem:
+    rng = np.random.default_rng(seed)
+    w = rng.integers(10, 100, n).astype(float)
+    v = w + rng.integers(0, 20, n)
+    return MatrixProblem(
+        c=v,
+        A=sp.csr_array(w[None, :]),
+        row_lower=np.array([-np.inf]),
+        row_upper=np.array([w.sum() / 2]),
+        col_lower=np.zeros(n),
+        col_upper=np.ones(n),
+        integrality=np.ones(n, dtype=bool),
+        sense="max",
+    )
+
+
+def test_matrix_mip_known_optimum() -> None:
+    # max 5x + 4y s.t. 6x + 4y <= 24, x + 2y <= 6, x, y integer >= 0: optimum 20 at (4, 0).
+    p = MatrixProblem(
+        c=np.array([5.0, 4.0]),
+        A=sp.csr_array(np.array([[6.0, 4.0], [1.0, 2.0]])),
+        row_lower=np.full(2, -np.inf),
+        row_upper=np.array([24.0, 6.0]),
+        col_lower=np.zeros(2),
+        col_upper=np.full(2, np.inf),
+        integrality=np.array([True, True]),
+        sense="max",
+    )
+    out = solve_matrix(p)
+    assert out.status is SolveStatus.OPTIMAL
+    assert out.objective == pytest.approx(20.0)
+    assert out.values is not None and out.values == pytest.approx([4.0, 0.0], abs=1e-9)
+    assert out.gap == pytest.approx(0.0, abs=1e-9)
+
+
+def test_infeasible_lp_has_no_values() -> None:
+    p = MatrixProblem(
+        c=np.ones(2),
+        A=sp.csr_array(np.ones((1, 2))),
+        row_lower=np.array([3.0]),
+        row_upper=np.array([2.0]),
+        col_lower=np.zeros(2),
+        col_upper=np.full(2, np.inf),
+        integrality=np.zeros(2, dtype=bool),
+    )
+    out = solve_matrix(p)
+    assert out.status is SolveStatus.INFEASIBLE
+    assert out.values is None and out.objective is None
+
+
+def test_shape_mismatch_is_reported() -> None:
+    p = knapsack(5)
+    bad = MatrixProblem(**{**p.__dict__, "c": np.ones(4), "col_lower": np.zeros(4), "col_upper": np.ones(4),
+                           "integrality": np.ones(4, dtype=bool)})
+    with pytest.raises(ValueError, match=r"constraint matrix has shape \(1, 5\), expected \(1, 4\)"):
+        solve_matrix(bad)
+
+
+def multi_knapsack(n: int, m: int, seed: int = 0) -> MatrixProblem:
+    rng = np.random.default_rng(seed)
+    w = rng.integers(1, 1000, (m, n)).astype(float)
+    return MatrixProblem(
+        c=w.sum(axis=0) / m + rng.integers(0, 500, n),
+        A=sp.csr_array(w),
+        row_lower=np.full(m, -np.inf),
+        row_upper=w.sum(axis=1) / 4,
+        col_lower=np.zeros(n),
+        col_upper=np.ones(n),
+        integrality=np.ones(n, dtype=bool),
+        sense="max",
+    )
+
+
+def test_stopped_solve_returns_incumbent_with_gap() -> None:
+    # A 100-item, 10-constraint knapsack is not proven at the root; a node limit of 1 (deterministic, unlike a
+    # time limit) stops branch and bound there. The outcome must carry the best plan, its bound and its gap.
+    p = multi_knapsack(100, 10)
+    out = solve_matrix(p, SolverSettings(time_limit=60, mip_rel_gap=0.0, extra={"mip_max_nodes": 1}))
+    assert out.status is SolveStatus.TIME_LIMIT
+    assert out.values is not None and out.objective is not None and out.bound is not None
+    assert out.gap is not None and out.gap > 0
+    assert out.bound >= out.objective  # maximisation: the bound is above the incumbent
+    weights = p.A @ out.values  # the incumbent is feasible
+    assert np.all(weights <= p.row_upper + 1e-6)
+
+
+def test_mip_start_is_accepted() -> None:
+    p = knapsack(30, seed=1)
+    start = np.zeros(30)
+    out = solve_matrix(p, start=start)
+    assert out.status is SolveStatus.OPTIMAL
+    assert out.objective is not None and out.objective > 0
+
+
+def test_relative_gap_definition() -> None:
+    assert relative_gap(100.0, 99.0) == pytest.approx(0.01)
+    assert relative_gap(None, 1.0) is None
+    assert relative_gap(1.0, float("-inf")) is None
+
+
+def test_pyomo_solution_loaded_only_when_feasible() -> None:
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(within=pyo.NonNegativeIntegers)
+    m.c = pyo.Constraint(expr=m.x >= 2.5)
+    m.o = pyo.Objective(expr=m.x)
+    out = solve_pyomo(m)
+    assert out.status is SolveStatus.OPTIMAL and m.x.value == pytest.approx(3.0)
+    m.x.value = None
+    m.c2 = pyo.Constraint(expr=m.x <= 1)
+    out = solve_pyomo(m)
+    assert out.status is SolveStatus.INFEASIBLE
+    assert m.x.value is None
