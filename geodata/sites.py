@@ -1,0 +1,339 @@
+"""Candidate sites: GP practices, pharmacies, libraries, schools and hospitals, plus a user's own file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from geodata.errors import DataValidationError, where
+from geodata.localities import practice_localities
+from geodata.sources import read_table, source_path
+
+KINDS = ("gp", "pharmacy", "library", "school", "hospital", "user")
+SITE_COLUMNS = [
+    "name", "kind", "lon", "lat", "zone_code", "locality", "lad_code", "pcn_code", "pcn_name",
+    "can_hub", "can_popup", "can_mdt", "source",
+]  # fmt: skip
+
+EXCLUDED_HOSPITALS: dict[str, str] = {
+    "Frenchay Hospital": "closed (services moved to Southmead in 2014)",
+    "Nightingale Hospital Bristol": "temporary COVID-19 facility, closed",
+    "Bristol Spire Hospital": "private",
+    "Spire Bristol Hospital": "private",
+    "Nuffield Health Bristol Hospital": "private",
+    "Uh Bristol Private Hospitals (Nhs Provided Beds)": "private wing, same site as the BRI",
+    "Bristol Eye Hospital": "specialist, on the BRI campus",
+    "University Of Bristol Dental Hospital": "specialist, on the BRI campus",
+    "Bristol Royal Hospital For Children": "specialist children's hospital",
+}
+"""Hospitals in the raw list that are not candidate venues, with the reason."""
+
+
+class SiteServices(BaseModel):
+    """Which services each kind of site may host by default (a scenario can narrow it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    hub: tuple[str, ...] = Field(("gp", "hospital", "library", "user"))
+    """Kinds that may become a community hub (clinical rooms or community space for a core offer)."""
+    popup: tuple[str, ...] = Field(("gp", "pharmacy", "library", "school", "user"))
+    """Kinds that may host evening or Saturday pop-up sessions (a room, a hall, a consulting room)."""
+    mdt: tuple[str, ...] = Field(("gp", "hospital", "user"))
+    """Kinds that may host specialist MDT sessions (clinical settings; MDT also requires a hub)."""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+
+
+def _raw_sites(source_dir: Path) -> pd.DataFrame:
+    rows: list[pd.DataFrame] = []
+    gp = read_table(source_dir, "gp")
+    gp = gp.loc[gp["listed_2026_04"].astype(str) != "no"].copy()  # merged or closed by April 2026
+    pcn_code = gp["pcn_code_2026_04"].fillna(gp["pcn_code_2022_01"])
+    pcn_name = gp["pcn_name_2026_04"].fillna(gp["pcn_name_2022_01"])
+    rows.append(
+        pd.DataFrame(
+            {
+                "site_id": "gp:" + gp["practice_code"].astype(str),
+                "name": gp["practice_name"].str.title(),
+                "kind": "gp",
+                "lon": gp["lon"],
+                "lat": gp["lat"],
+                "pcn_code": pcn_code,
+                "pcn_name": pcn_name,
+                "practice_locality": practice_localities(gp).to_numpy(),
+                "source": source_path(source_dir, "gp").name,
+            }
+        )
+    )
+    ph = read_table(source_dir, "pharmacy")
+    rows.append(
+        pd.DataFrame(
+            {
+                "site_id": "pharmacy:" + ph["org_code"].astype(str),
+                "name": ph["name"].str.title(),
+                "kind": "pharmacy",
+                "lon": ph["lon"],
+                "lat": ph["lat"],
+                "source": source_path(source_dir, "pharmacy").name,
+            }
+        )
+    )
+    lib = read_table(source_dir, "library")
+    rows.append(
+        pd.DataFrame(
+            {
+                "site_id": "library:" + lib["Library name"].map(_slug),
+                "name": lib["Library name"] + " Library",
+                "kind": "library",
+                "lon": lib["lon"],
+                "lat": lib["lat"],
+                "source": source_path(source_dir, "library").name,
+            }
+        )
+    )
+    sch = read_table(source_dir, "school")
+    sch = sch.loc[sch["inside_bnssg_lsoa21_polygons"].astype(str).str.lower() == "true"]
+    rows.append(
+        pd.DataFrame(
+            {
+                "site_id": "school:" + sch["urn"].astype(str),
+                "name": sch["establishment_name"],
+                "kind": "school",
+                "lon": sch["longitude"],
+                "lat": sch["latitude"],
+                "source": source_path(source_dir, "school").name,
+            }
+        )
+    )
+    hosp = read_table(source_dir, "hospital")
+    hosp = hosp.loc[~hosp["hospital22_name"].isin(list(EXCLUDED_HOSPITALS))]
+    rows.append(
+        pd.DataFrame(
+            {
+                "site_id": "hospital:" + hosp["hospital22_name"].map(_slug),
+                "name": hosp["hospital22_name"],
+                "kind": "hospital",
+                "lon": hosp["lon"],
+                "lat": hosp["lat"],
+                "source": source_path(source_dir, "hospital").name,
+            }
+        )
+    )
+    return pd.concat(rows, ignore_index=True)
+
+
+def locate(points: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.Series:
+    """Zone code of each point: the polygon containing it, else the nearest within 100 m (generalised boundaries)."""
+    joined = gpd.sjoin(points[["geometry"]], zones[["geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    code = joined["zone_code"] if "zone_code" in joined else joined["index_right"]
+    code = code.reindex(points.index)
+    gap = code.isna()
+    if gap.any():
+        p = points.loc[gap, ["geometry"]].to_crs(27700)
+        near = gpd.sjoin_nearest(p, zones[["geometry"]].to_crs(27700), how="left", max_distance=100.0)
+        near = near[~near.index.duplicated(keep="first")]
+        code.loc[gap] = (near["zone_code"] if "zone_code" in near else near["index_right"]).reindex(p.index)
+    return code
+
+
+def _with_services(frame: pd.DataFrame, services: SiteServices) -> pd.DataFrame:
+    frame["can_hub"] = frame["kind"].isin(services.hub)
+    frame["can_popup"] = frame["kind"].isin(services.popup)
+    frame["can_mdt"] = frame["kind"].isin(services.mdt) & frame["can_hub"]
+    return frame
+
+
+def build_sites(source_dir: Path, zones: gpd.GeoDataFrame, *, services: SiteServices | None = None) -> gpd.GeoDataFrame:
+    """Build the candidate-site table.
+
+    Sites without coordinates or outside the BNSSG zones are dropped (the count is in the manifest); duplicate
+    ids (e.g. two libraries with the same name) get a numeric suffix.
+
+    Parameters
+    ----------
+    source_dir
+        Folder of raw inputs.
+    zones
+        The zone table (for zone, locality and local authority of each site).
+    services
+        Which services each kind may host; defaults to :class:`SiteServices`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Index ``site_id``, EPSG:4326, columns :data:`SITE_COLUMNS` and point geometry.
+    """
+    raw = _raw_sites(source_dir)
+    raw = raw.dropna(subset=["lon", "lat"])
+    dup = raw["site_id"].duplicated(keep=False)
+    if dup.any():
+        raw.loc[dup, "site_id"] = (
+            raw.loc[dup, "site_id"] + "-" + raw.loc[dup].groupby("site_id").cumcount().add(1).astype(str)
+        )
+    raw = raw.set_index("site_id").sort_index()
+    pts = gpd.GeoDataFrame(raw, geometry=gpd.points_from_xy(raw["lon"], raw["lat"]), crs=4326)
+    pts["zone_code"] = locate(pts, zones)
+    pts = pts.dropna(subset=["zone_code"])
+    pts["lad_code"] = zones["lad_code"].reindex(pts["zone_code"]).to_numpy()
+    pts["locality"] = zones["locality"].reindex(pts["zone_code"]).to_numpy()
+    for col in ("pcn_code", "pcn_name"):
+        if col not in pts:
+            pts[col] = None
+        pts[col] = pts[col].astype(object).where(pts[col].notna(), None)
+    pts = _with_services(pts, services or SiteServices())
+    pts.index.name = "site_id"
+    return gpd.GeoDataFrame(pts[[*SITE_COLUMNS, "geometry"]], geometry="geometry", crs=4326)
+
+
+def _parse_bool(value: object, path: Path, row: int, field: str) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "y"):
+        return True
+    if text in ("0", "false", "no", "n", "", "nan", "none"):
+        return False
+    raise DataValidationError(f"{where(path, row=row, field=field, value=value)}: expected true or false")
+
+
+def read_user_sites(
+    path: Path, zones: gpd.GeoDataFrame, *, existing: pd.Index | None = None, services: SiteServices | None = None
+) -> gpd.GeoDataFrame:
+    """Read a user's candidate sites from CSV (``site_id, name, lon, lat`` [, ``kind``, ``can_hub``, ``can_popup``,
+    ``can_mdt``]) or GeoJSON (points in any declared CRS; same properties).
+
+    Parameters
+    ----------
+    path
+        The file.
+    zones
+        Zones (the BNSSG extent; each site gets its zone and locality).
+    existing
+        Site ids already in the dataset (a clash is an error).
+    services
+        Default services by kind when the file gives no ``can_*`` columns.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Sites in the dataset's site format (kind ``user`` unless given).
+
+    Raises
+    ------
+    DataValidationError
+        Naming the file, row, field and value: empty file, missing column, unparseable coordinate, coordinates that
+        look like British National Grid metres in a lon/lat file (wrong CRS), a point outside BNSSG, a duplicate id.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataValidationError(f"{path}: sites file not found")
+    if path.stat().st_size == 0:
+        raise DataValidationError(f"{path}: the file is empty")
+    suffix = path.suffix.lower()
+    if suffix in (".geojson", ".json", ".gpkg"):
+        try:
+            gdf = gpd.read_file(path)
+        except Exception as exc:
+            raise DataValidationError(f"{path}: not a readable GeoJSON ({exc})") from None
+        if gdf.empty:
+            raise DataValidationError(f"{path}: the file has no features")
+        if gdf.crs is None:
+            raise DataValidationError(f"{path}: no coordinate reference system declared (wrong CRS)")
+        bad_geom = ~gdf.geom_type.isin(["Point"])
+        if bad_geom.any():
+            i = int(np.flatnonzero(bad_geom.to_numpy())[0])
+            raise DataValidationError(
+                f"{where(path, row=i + 1, field='geometry', value=gdf.geom_type.iloc[i])}: not a point"
+            )
+        gdf = gdf.to_crs(4326)
+        frame = pd.DataFrame(gdf.drop(columns="geometry"))
+        frame["lon"] = gdf.geometry.x.to_numpy()
+        frame["lat"] = gdf.geometry.y.to_numpy()
+        first_row = 1
+    elif suffix == ".csv":
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise DataValidationError(f"{path}: not a readable CSV ({exc})") from None
+        first_row = 2  # row 1 is the header
+    else:
+        raise DataValidationError(f"{path}: unsupported file type {suffix!r} (use .csv or .geojson)")
+    if frame.empty:
+        raise DataValidationError(f"{path}: the file has no rows")
+    for col in ("site_id", "name", "lon", "lat"):
+        if col not in frame.columns:
+            raise DataValidationError(f"{path}: missing column {col!r} (need site_id, name, lon, lat)")
+    lon = pd.to_numeric(frame["lon"], errors="coerce")
+    lat = pd.to_numeric(frame["lat"], errors="coerce")
+    for field, values in (("lon", lon), ("lat", lat)):
+        bad = values.isna() | ~np.isfinite(values.astype(float))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataValidationError(
+                f"{where(path, row=i + first_row, field=field, value=frame[field].iloc[i])}: not a number"
+            )
+    if ((lon.abs() > 180) | (lat.abs() > 90)).any():
+        i = int(np.flatnonzero(((lon.abs() > 180) | (lat.abs() > 90)).to_numpy())[0])
+        raise DataValidationError(
+            f"{where(path, row=i + first_row, field='lon', value=frame['lon'].iloc[i])}: coordinates look like metres "
+            "(British National Grid?) but lon/lat in degrees (EPSG:4326) are expected: wrong CRS"
+        )
+    ids = frame["site_id"].astype(str).str.strip()
+    empty = ids == ""
+    if empty.any():
+        i = int(np.flatnonzero(empty.to_numpy())[0])
+        raise DataValidationError(f"{where(path, row=i + first_row, field='site_id', value='')}: empty id")
+    dup = ids.duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DataValidationError(f"{where(path, row=i + first_row, field='site_id', value=ids.iloc[i])}: duplicate id")
+    if existing is not None:
+        clash = ids.isin(existing)
+        if clash.any():
+            i = int(np.flatnonzero(clash.to_numpy())[0])
+            raise DataValidationError(
+                f"{where(path, row=i + first_row, field='site_id', value=ids.iloc[i])}: "
+                "id already used by a dataset site"
+            )
+    kind = (
+        frame["kind"].astype(str).str.strip().str.lower() if "kind" in frame else pd.Series("user", index=frame.index)
+    )
+    kind = kind.replace({"": "user", "nan": "user"})
+    bad_kind = ~kind.isin(KINDS)
+    if bad_kind.any():
+        i = int(np.flatnonzero(bad_kind.to_numpy())[0])
+        raise DataValidationError(
+            f"{where(path, row=i + first_row, field='kind', value=kind.iloc[i])}: expected one of {', '.join(KINDS)}"
+        )
+    pts = gpd.GeoDataFrame(
+        {"name": frame["name"].astype(str).to_numpy(), "kind": kind.to_numpy(), "lon": lon.to_numpy(),
+         "lat": lat.to_numpy()},
+        index=pd.Index(ids.to_numpy(), name="site_id"),
+        geometry=gpd.points_from_xy(lon, lat),
+        crs=4326,
+    )  # fmt: skip
+    pts["zone_code"] = locate(pts, zones)
+    outside = pts["zone_code"].isna()
+    if outside.any():
+        i = int(np.flatnonzero(outside.to_numpy())[0])
+        raise DataValidationError(
+            f"{where(path, row=i + first_row, field='lon/lat', value=(float(lon.iloc[i]), float(lat.iloc[i])))}: "
+            "point is outside BNSSG"
+        )
+    pts["lad_code"] = zones["lad_code"].reindex(pts["zone_code"]).to_numpy()
+    pts["locality"] = zones["locality"].reindex(pts["zone_code"]).to_numpy()
+    pts["pcn_code"] = None
+    pts["pcn_name"] = None
+    pts["source"] = path.name
+    pts = _with_services(pts, services or SiteServices())
+    for field in ("can_hub", "can_popup", "can_mdt"):
+        if field in frame.columns:
+            pts[field] = [_parse_bool(v, path, i + first_row, field) for i, v in enumerate(frame[field].to_numpy())]
+    pts["can_mdt"] = pts["can_mdt"] & pts["can_hub"]
+    return gpd.GeoDataFrame(pts[[*SITE_COLUMNS, "geometry"]], geometry="geometry", crs=4326)
