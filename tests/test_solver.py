@@ -62,8 +62,15 @@ def test_infeasible_lp_has_no_values() -> None:
 
 def test_shape_mismatch_is_reported() -> None:
     p = knapsack(5)
-    bad = MatrixProblem(**{**p.__dict__, "c": np.ones(4), "col_lower": np.zeros(4), "col_upper": np.ones(4),
-                           "integrality": np.ones(4, dtype=bool)})
+    bad = MatrixProblem(
+        **{
+            **p.__dict__,
+            "c": np.ones(4),
+            "col_lower": np.zeros(4),
+            "col_upper": np.ones(4),
+            "integrality": np.ones(4, dtype=bool),
+        }
+    )
     with pytest.raises(ValueError, match=r"constraint matrix has shape \(1, 5\), expected \(1, 4\)"):
         solve_matrix(bad)
 

@@ -1,0 +1,250 @@
+"""The planning pipeline in one place: inputs -> arithmetic checks -> build -> solve -> results -> KPIs.
+
+``solve_scenario`` is what the command line, the app and the benchmarks call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from geodata.dataset import Dataset, load_dataset
+from planner.checks import Violation, check_inputs
+from planner.inputs import ModelInputs, build_inputs
+from planner.kpis import compute_kpis
+from planner.model import build_model, model_size
+from planner.plan import Plan, extract_allocation, extract_costs, extract_sites, extract_zones
+from planner.scenario import Scenario, load_scenario
+from planner.solver import SolverSettings, SolveStatus, solve_pyomo
+
+Progress = Callable[[str], None]
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def _settings(scenario: Scenario) -> SolverSettings:
+    s = scenario.solver
+    return SolverSettings(time_limit=s.time_limit, mip_rel_gap=s.mip_rel_gap, threads=s.threads)
+
+
+def _violation_dicts(violations: list[Violation]) -> tuple[dict[str, object], ...]:
+    return tuple(
+        {"requirement": v.requirement, "message": v.message, "shortfall": round(v.shortfall, 3), "unit": v.unit}
+        for v in violations
+    )
+
+
+def _families(sc: Scenario) -> list[str]:
+    """The hard-requirement families a scenario actually imposes."""
+    out = []
+    if sc.budget.annual is not None:
+        out.append("budget")
+    if sc.hubs.min_per_locality > 0:
+        out.append("core_hub")
+    if sc.hubs.max_hubs is not None or sc.hubs.exact_hubs is not None:
+        out.append("hub_count")
+    if sc.requirements.full_coverage or sc.requirements.full_evening_coverage:
+        out.append("coverage")
+    return out
+
+
+def _describe(label: str, amount: float, sc: Scenario) -> Violation:
+    if label == "budget":
+        return Violation(
+            "budget",
+            f"the budget of £{sc.budget.annual:,.0f} a year is £{amount:,.0f} short of the cheapest plan that meets "
+            "every other requirement",
+            amount,
+            "GBP/year",
+        )
+    if label == "core_hub":
+        return Violation(
+            "core_hub",
+            f"{amount:g} locality core hub(s) cannot be opened within the other requirements",
+            amount,
+            "hubs",
+        )
+    if label in ("max_hubs", "exact_hubs"):
+        return Violation(
+            "hub_count", f"the hub count has to move by {amount:g} to meet the other requirements", amount, "hubs"
+        )
+    what = {
+        "coverage_day": "daytime contacts",
+        "coverage_evening": "evening-only contacts",
+        "coverage_mdt": "MDT reviews",
+    }[label]
+    return Violation(
+        label,
+        f"{amount:,.1f} {what} a week cannot be served within {sc.travel.max_minutes:g} minutes by {sc.travel.mode} "
+        "under the budget, capacity and workforce",
+        amount,
+        "per week",
+    )
+
+
+def diagnose_infeasible(inp: ModelInputs) -> list[Violation]:
+    """Find which hard requirements cannot be met, and by how much.
+
+    Each family of hard requirements (budget, core hub per locality, hub count, coverage) is relaxed on its
+    own with a penalised slack while the others stay hard; the least violation that makes the rest feasible
+    is that requirement's shortfall. Each violation found is one way to repair the scenario.
+
+    Parameters
+    ----------
+    inp
+        The inputs of a scenario whose model was infeasible.
+
+    Returns
+    -------
+    list of Violation
+        One per requirement whose relaxation restores feasibility, with its shortfall.
+    """
+    sc = inp.scenario
+    settings = _settings(sc)
+    out: list[Violation] = []
+    for family in _families(sc):
+        m = build_model(inp, elastic={family})
+        outcome = solve_pyomo(
+            m, SolverSettings(time_limit=settings.time_limit, mip_rel_gap=1e-6, threads=settings.threads)
+        )
+        if not outcome.status.has_solution:
+            continue  # relaxing this requirement alone does not help
+        totals: dict[str, float] = {}
+        for label, var, _scale in m.VIOLATIONS:
+            amount = sum((v.value or 0.0) for v in var.values()) if var.is_indexed() else (var.value or 0.0)
+            totals[label] = totals.get(label, 0.0) + float(amount)
+        out.extend(_describe(label, amount, sc) for label, amount in totals.items() if amount > 1e-6)
+    return out
+
+
+def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
+    """Check, build, solve and read back one scenario's model.
+
+    Parameters
+    ----------
+    inp
+        Model inputs.
+    progress
+        Called with a short message at each step (the CLI shows them).
+
+    Returns
+    -------
+    Plan
+        The plan; ``status`` says whether it is optimal, stopped at the time limit (with its gap) or infeasible
+        (``message`` and ``violations`` say which requirement cannot be met and by how much).
+    """
+    sc = inp.scenario
+    progress("checking the scenario's arithmetic")
+    problems = check_inputs(inp)
+    if problems:
+        return Plan(
+            scenario_name=sc.name,
+            status=SolveStatus.INFEASIBLE,
+            message="; ".join(v.message for v in problems),
+            size=inp.size(),
+            violations=_violation_dicts(problems),
+        )
+    progress(f"building the model ({len(inp.zones)} zones, {len(inp.sites)} sites, {len(inp.arcs)} arcs)")
+    began = time.perf_counter()
+    m = build_model(inp)
+    build_seconds = time.perf_counter() - began
+    size = {**inp.size(), **model_size(m)}
+    progress(f"solving with HiGHS (time limit {sc.solver.time_limit:g} s, gap {sc.solver.mip_rel_gap:g})")
+    outcome = solve_pyomo(m, _settings(sc))
+    if outcome.status is SolveStatus.INFEASIBLE:
+        progress("infeasible: measuring which requirement cannot be met")
+        found = diagnose_infeasible(inp)
+        message = (
+            "no plan meets every hard requirement; any one of these repairs would: "
+            + "; or ".join(v.message for v in found)
+            if found
+            else "no plan meets every hard requirement"
+        )
+        return Plan(
+            scenario_name=sc.name,
+            status=outcome.status,
+            message=message,
+            build_seconds=build_seconds,
+            solve_seconds=outcome.solve_seconds,
+            size=size,
+            violations=_violation_dicts(found),
+        )
+    if not outcome.status.has_solution:
+        return Plan(
+            scenario_name=sc.name,
+            status=outcome.status,
+            message=(
+                f"no feasible plan found within the time limit of {sc.solver.time_limit:g} s; raise solver.time_limit"
+                if outcome.status is SolveStatus.NO_SOLUTION
+                else f"the solver failed: {outcome.message}"
+            ),
+            build_seconds=build_seconds,
+            solve_seconds=outcome.solve_seconds,
+            size=size,
+        )
+    progress("reading the plan")
+    alloc = extract_allocation(m, inp)
+    sites = extract_sites(m, inp, alloc)
+    zones = extract_zones(m, inp, alloc, sites)
+    costs = extract_costs(m)
+    kpis = compute_kpis(zones, alloc, sites, sc.travel.thresholds)
+    message = "optimal within the requested gap"
+    if outcome.status is SolveStatus.TIME_LIMIT:
+        gap = "unknown" if outcome.gap is None else f"{outcome.gap:.2%}"
+        message = f"stopped at the time limit of {sc.solver.time_limit:g} s; best plan returned, gap {gap}"
+    return Plan(
+        scenario_name=sc.name,
+        status=outcome.status,
+        message=message,
+        objective=outcome.objective,
+        bound=outcome.bound,
+        gap=outcome.gap,
+        build_seconds=build_seconds,
+        solve_seconds=outcome.solve_seconds,
+        size=size,
+        sites=sites,
+        zones=zones,
+        allocation=alloc,
+        costs=costs,
+        kpis=kpis,
+    )
+
+
+def solve_scenario(
+    scenario: Scenario | str | Path, dataset: Dataset | None = None, *, progress: Progress = _noop
+) -> Plan:
+    """Plan one scenario on a dataset (the embedded BNSSG dataset by default).
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario or the path of a scenario YAML file.
+    dataset
+        The planning dataset; ``None`` loads the embedded BNSSG default (plus the scenario's extra sites file).
+    progress
+        Called with a short message at each step.
+
+    Returns
+    -------
+    Plan
+        See :func:`solve_inputs`.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if dataset is None:
+        dataset = load_dataset()
+    if scenario.sites.extra_file:
+        from geodata.sites import read_user_sites
+
+        progress(f"adding sites from {scenario.sites.extra_file}")
+        extra = read_user_sites(Path(scenario.sites.extra_file), dataset.zones)
+        dataset = dataset.with_user_sites(extra)
+    progress("preparing demand, candidate sites and arcs")
+    inp = build_inputs(dataset, scenario)
+    return solve_inputs(inp, progress=progress)
+
+
+__all__ = ["diagnose_infeasible", "solve_inputs", "solve_scenario"]

@@ -1,0 +1,192 @@
+"""Static maps and charts of plans as PNG bytes (matplotlib, Agg backend): offline, embeddable, reproducible."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+
+from planner.plan import Plan
+
+MEASURES: dict[str, str] = {
+    "nearest_hub_minutes": "Minutes to the nearest open hub (daytime)",
+    "nearest_evening_minutes": "Minutes to the nearest evening service",
+    "mean_minutes": "Mean travel of people served (minutes)",
+    "evening_gap_share": "Evening-access gap (share of evening-only demand unserved)",
+    "imd_decile": "IMD 2025 decile (1 = most deprived)",
+    "demand": "Demand (contacts a week)",
+}
+"""Zone measures a map can show, with their legend titles."""
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _zone_values(plan: Plan, measure: str) -> pd.Series:
+    z = plan.zones
+    if measure == "demand":
+        return z["contacts_day"] + z["contacts_evening_only"]
+    if measure not in z.columns:
+        raise ValueError(f"unknown map measure {measure!r}; expected one of {', '.join(MEASURES)}")
+    return z[measure].astype(float)
+
+
+def _draw_sites(ax: Any, plan: Plan) -> list[Line2D]:
+    s = plan.sites
+    popups = s[[c for c in s.columns if c.startswith("popup_")]].sum(axis=1) > 0
+    mdt = s[[c for c in s.columns if c.startswith("mdt_") and c != "mdt"]].sum(axis=1) > 0
+    layers = [
+        (popups & ~s["hub_open"], "^", "#1b9e77", 28, "pop-up sessions"),
+        (s["hub_open"] & ~s["hub_evening"], "s", "#222222", 46, "hub (daytime)"),
+        (s["hub_evening"], "*", "#d95f02", 120, "hub, open evenings and Saturdays"),
+        (mdt, "D", "#7570b3", 22, "MDT sessions"),
+    ]
+    handles = []
+    for mask, marker, colour, size, label in layers:
+        pts = s.loc[mask]
+        ax.scatter(
+            pts["lon"], pts["lat"], marker=marker, c=colour, s=size, edgecolors="white", linewidths=0.6, zorder=4
+        )
+        handles.append(
+            Line2D([], [], marker=marker, color="none", markerfacecolor=colour, markeredgecolor="white", markersize=8,
+                   label=f"{label} ({int(mask.sum())})")
+        )  # fmt: skip
+    return handles
+
+
+def _base(zones_geo: gpd.GeoDataFrame, plan: Plan) -> tuple[Any, Any, gpd.GeoDataFrame]:
+    geo = zones_geo.loc[zones_geo.index.intersection(plan.zones.index)]
+    fig, ax = plt.subplots(figsize=(8.5, 8.0))
+    ax.set_axis_off()
+    ax.set_aspect(1 / np.cos(np.radians(51.45)))
+    return fig, ax, geo
+
+
+def _outline_localities(ax: Any, geo: gpd.GeoDataFrame) -> None:
+    if "locality" in geo.columns:
+        geo[["locality", "geometry"]].dissolve(by="locality").boundary.plot(
+            ax=ax, color="#333333", linewidth=1.0, zorder=3
+        )
+
+
+def zone_map(
+    zones_geo: gpd.GeoDataFrame, plan: Plan, *, measure: str = "nearest_hub_minutes", title: str | None = None
+) -> bytes:
+    """Zones shaded by a measure, with the plan's sites by service and locality outlines.
+
+    Parameters
+    ----------
+    zones_geo
+        Zone polygons (the dataset's zones).
+    plan
+        A plan with a solution.
+    measure
+        One of :data:`MEASURES`.
+    title
+        Title above the map (defaults to the measure's description).
+
+    Returns
+    -------
+    bytes
+        A PNG image.
+    """
+    values = _zone_values(plan, measure)
+    fig, ax, geo = _base(zones_geo, plan)
+    geo = geo.assign(value=values.reindex(geo.index))
+    cmap = "cividis_r" if measure != "imd_decile" else "cividis"
+    geo.plot(column="value", ax=ax, cmap=cmap, legend=True, linewidth=0.1, edgecolor="white",
+             missing_kwds={"color": "#dddddd", "label": "no service in reach"},
+             legend_kwds={"label": MEASURES.get(measure, measure), "shrink": 0.6})  # fmt: skip
+    _outline_localities(ax, geo)
+    handles = _draw_sites(ax, plan)
+    ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True, title="Sites", title_fontsize=8)
+    ax.set_title(title or MEASURES.get(measure, measure), fontsize=11)
+    return _png(fig)
+
+
+def difference_map(
+    zones_geo: gpd.GeoDataFrame, plan_a: Plan, plan_b: Plan, *, measure: str = "nearest_hub_minutes"
+) -> bytes:
+    """Zones shaded by ``measure`` in plan B minus plan A (diverging palette centred on zero)."""
+    a = _zone_values(plan_a, measure)
+    b = _zone_values(plan_b, measure)
+    diff = (b - a).dropna()
+    fig, ax, geo = _base(zones_geo, plan_b)
+    geo = geo.assign(value=diff.reindex(geo.index))
+    lim = float(np.nanmax(np.abs(diff.to_numpy()))) if len(diff) else 1.0
+    lim = lim if lim > 0 else 1.0
+    geo.plot(column="value", ax=ax, cmap="PuOr_r", vmin=-lim, vmax=lim, legend=True, linewidth=0.1, edgecolor="white",
+             missing_kwds={"color": "#dddddd"},
+             legend_kwds={"label": f"B - A: {MEASURES.get(measure, measure)}", "shrink": 0.6})  # fmt: skip
+    _outline_localities(ax, geo)
+    ax.set_title(f"Difference: {plan_b.scenario_name} minus {plan_a.scenario_name}", fontsize=11)
+    return _png(fig)
+
+
+def equity_chart(plan: Plan, *, by: str = "imd_decile") -> bytes:
+    """Mean travel before (nearest GP practice) and after (the plan), and the evening gap, by decile or locality."""
+    key = {"imd_decile": "by_imd_decile", "imd_quintile": "by_imd_quintile", "locality": "by_locality"}[by]
+    table = pd.DataFrame(plan.kpis.get(key, []))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    if not table.empty:
+        labels = table[by].astype(str).to_numpy()
+        x = np.arange(len(labels))
+        ax1.bar(x - 0.2, table["baseline_gp_mean_minutes"], 0.4, label="before: nearest GP practice", color="#bbbbbb")
+        ax1.bar(x + 0.2, table["mean_minutes"].astype(float), 0.4, label="after: the plan", color="#2c7fb8")
+        ax2.bar(x, 100 * table["evening_gap_share"].astype(float), 0.6, color="#d95f02")
+        for ax in (ax1, ax2):
+            rot, ha = (25, "right") if by == "locality" else (0, "center")
+            ax.set_xticks(x, labels, rotation=rot, ha=ha, fontsize=8)
+            ax.set_xlabel("IMD decile (1 = most deprived)" if by == "imd_decile" else by.replace("_", " "))
+        ax1.legend(fontsize=8)
+    ax1.set_ylabel("mean travel (minutes)")
+    ax1.set_title("Travel time of people served", fontsize=10)
+    ax2.set_ylabel("evening-only demand unserved (%)")
+    ax2.set_title("Evening-access gap", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def cost_chart(plan: Plan) -> bytes:
+    """Annual cost by component."""
+    parts = {k: v for k, v in plan.costs.items() if k != "total"}
+    fig, ax = plt.subplots(figsize=(6.5, 2.6))
+    names = [k.replace("_", " ") for k in parts]
+    ax.barh(names, [v / 1000 for v in parts.values()], color="#2c7fb8")
+    ax.set_xlabel("£ thousand a year")
+    ax.set_title(f"Annual cost: £{plan.costs.get('total', 0):,.0f}", fontsize=10)
+    ax.invert_yaxis()
+    fig.tight_layout()
+    return _png(fig)
+
+
+def frontier_chart(frontier: pd.DataFrame) -> bytes:
+    """The cost-versus-access frontier: objective and evening gap against annual cost."""
+    ok = frontier.loc[frontier["status"].isin(["optimal", "time_limit"])]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.0))
+    ax1.plot(ok["total_cost"] / 1e6, ok["mean_minutes"], "o-", color="#2c7fb8")
+    ax1.set_xlabel("annual cost (£ million)")
+    ax1.set_ylabel("mean travel of people served (minutes)")
+    ax1b = ax1.twinx()
+    ax1b.plot(ok["total_cost"] / 1e6, 100 * ok["unmet_share"].astype(float), "s--", color="#888888")
+    ax1b.set_ylabel("demand unserved (%)", color="#666666")
+    ax2.plot(ok["total_cost"] / 1e6, 100 * ok["evening_gap_share"].astype(float), "o-", color="#d95f02")
+    ax2.set_xlabel("annual cost (£ million)")
+    ax2.set_ylabel("evening-access gap (%)")
+    ax1.set_title("Access against cost", fontsize=10)
+    ax2.set_title("Evening gap against cost", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)

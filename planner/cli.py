@@ -1,0 +1,311 @@
+"""Command line: ``planner solve | compare | frontier | validate | scenarios | data``.
+
+Exit codes: 0 a plan was found (optimal, or stopped at the time limit with its gap); 2 a user mistake
+(bad scenario, bad site file, unknown key), reported in one line without a traceback; 3 the scenario is
+infeasible (the message says which requirement and by how much); 4 no plan (solver failure or no
+feasible plan within the time limit).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from planner.errors import PlannerError
+from planner.plan import Plan
+from planner.solver import SolveStatus
+
+app = typer.Typer(
+    name="planner",
+    help="Plan community hubs, evening pop-ups and specialist MDT sessions across BNSSG neighbourhoods.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+EXIT_OK, EXIT_USER, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 2, 3, 4
+DEFAULT_RUNS = Path("runs")
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def _mount_data() -> None:
+    from geodata.cli import data_app
+
+    app.add_typer(data_app, name="data", help="Build or inspect the planning dataset.")
+
+
+_mount_data()
+
+
+def _fail(message: str, code: int = EXIT_USER) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the project's own errors into a one-line message and exit code 2 (no traceback)."""
+    try:
+        yield
+    except PlannerError as exc:
+        raise _fail(str(exc)) from None
+
+
+class _Progress:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            err.print(f"[dim]•[/] {message}", highlight=False)
+
+
+def _resolve_scenario_path(text: str) -> Path:
+    """Accept a path, or the name of a scenario in the library (``default`` -> scenarios/default.yaml)."""
+    p = Path(text)
+    if p.exists() or p.suffix in {".yaml", ".yml"}:
+        return p
+    candidate = SCENARIO_DIR / f"{text}.yaml"
+    return candidate if candidate.exists() else p
+
+
+def _load(text: str, apply: list[str] | None, time_limit: float | None) -> Any:
+    from planner.scenario import load_scenario
+
+    sc = load_scenario(_resolve_scenario_path(text), apply=apply or ())
+    if time_limit is not None:
+        sc = sc.with_changes({"solver": {"time_limit": time_limit}})
+    return sc
+
+
+def _load_dataset(path: Path | None) -> Any:
+    from geodata.dataset import load_dataset
+
+    return load_dataset(path)
+
+
+def _kpi_table(plans: list[Plan], names: list[str]) -> Table:
+    table = Table(title="Key indicators", show_lines=False)
+    table.add_column("indicator")
+    for n in names:
+        table.add_column(n, justify="right")
+    rows: list[tuple[str, str, str]] = [
+        ("status", "status", ""),
+        ("gap", "gap", "pct"),
+        ("annual cost (£)", "cost", "money"),
+        ("hubs open", "hubs_open", "int"),
+        ("evening hubs", "evening_hubs", "int"),
+        ("pop-up sessions / week", "popup_sessions_per_week", "int"),
+        ("mean travel (min)", "mean_minutes", "num"),
+        ("90th pct travel (min)", "p90_minutes", "num"),
+        ("within 20 min (all)", "within_20_all", "pct"),
+        ("evening gap (share)", "evening_gap_share", "pct"),
+        ("evening gap (people)", "evening_gap_people", "num"),
+        ("unmet (share)", "unmet_share", "pct"),
+    ]
+    for label, key, fmt in rows:
+        cells = []
+        for p in plans:
+            if key == "status":
+                v: Any = str(p.status)
+            elif key == "gap":
+                v = p.gap
+            elif key == "cost":
+                v = p.costs.get("total")
+            else:
+                v = p.kpis.get(key)
+            if v is None:
+                cells.append("–")
+            elif fmt == "pct":
+                cells.append(f"{v:.1%}")
+            elif fmt == "money":
+                cells.append(f"{v:,.0f}")
+            elif fmt == "int":
+                cells.append(f"{int(v)}")
+            elif fmt == "num":
+                cells.append(f"{v:,.1f}")
+            else:
+                cells.append(str(v))
+        table.add_row(label, *cells)
+    return table
+
+
+def _exit_code(plan: Plan) -> int:
+    if plan.has_solution:
+        return EXIT_OK
+    return EXIT_INFEASIBLE if plan.status is SolveStatus.INFEASIBLE else EXIT_NO_PLAN
+
+
+ApplyOpt = Annotated[list[str] | None, typer.Option("--apply", "-a", help="Named override to apply (repeatable).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on standard output.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder under which a new run folder is written.")]
+DatasetOpt = Annotated[
+    Path | None, typer.Option("--dataset", help="Planning dataset folder (default: the embedded BNSSG dataset).")
+]
+TimeOpt = Annotated[
+    float | None, typer.Option("--time-limit", help="Solver time limit in seconds (overrides the scenario).")
+]
+
+
+@app.command()
+def solve(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a library name such as 'default'.")],
+    out_dir: OutOpt = DEFAULT_RUNS,
+    apply: ApplyOpt = None,
+    dataset: DatasetOpt = None,
+    time_limit: TimeOpt = None,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Solve a scenario and write a new run folder (GeoPackage, GeoJSON, CSV, summary.json, report.html)."""
+    from planner.api import solve_scenario
+    from planner.outputs import write_run
+
+    progress = _Progress(quiet or as_json)
+    with _user_errors():
+        sc = _load(scenario, apply, time_limit)
+        ds = _load_dataset(dataset)
+        plan = solve_scenario(sc, ds, progress=progress)
+        progress("writing results")
+        folder = write_run(plan, sc, ds.zones, out_dir, manifest=ds.manifest)
+    if as_json:
+        print(json.dumps({**plan.summary(), "run_folder": str(folder)}, default=str))
+    elif not quiet:
+        out.print(_kpi_table([plan], [sc.name]))
+        out.print(f"{plan.message}")
+        out.print(f"results: {folder}")
+    if not plan.has_solution:
+        err.print(f"[bold red]{plan.status}:[/] {plan.message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(_exit_code(plan))
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[str], typer.Argument(help="Two or more scenario files or library names.")],
+    out_dir: OutOpt = DEFAULT_RUNS,
+    dataset: DatasetOpt = None,
+    time_limit: TimeOpt = None,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Solve several scenarios and write their KPIs side by side with differences and a difference map."""
+    from planner.api import solve_scenario
+    from planner.tradeoffs import write_comparison
+
+    if len(scenarios) < 2:
+        raise _fail("compare needs at least two scenarios")
+    progress = _Progress(quiet or as_json)
+    with _user_errors():
+        scs = [_load(s, None, time_limit) for s in scenarios]
+        ds = _load_dataset(dataset)
+        plans = []
+        for sc in scs:
+            progress(f"scenario {sc.name}")
+            plans.append(solve_scenario(sc, ds, progress=progress))
+        folder = write_comparison(plans, scs, ds.zones, out_dir)
+    if as_json:
+        print(json.dumps({"run_folder": str(folder), "plans": [p.summary() for p in plans]}, default=str))
+    elif not quiet:
+        out.print(_kpi_table(plans, [s.name for s in scs]))
+        out.print(f"results: {folder}")
+    raise typer.Exit(EXIT_OK if all(p.has_solution for p in plans) else max(_exit_code(p) for p in plans))
+
+
+@app.command()
+def frontier(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file or library name.")],
+    steps: Annotated[int, typer.Option(help="Number of budget levels.")] = 6,
+    budget: Annotated[
+        list[float] | None, typer.Option("--budget", help="Explicit annual budget in pounds (repeatable).")
+    ] = None,
+    out_dir: OutOpt = DEFAULT_RUNS,
+    apply: ApplyOpt = None,
+    dataset: DatasetOpt = None,
+    time_limit: TimeOpt = None,
+    quiet: QuietOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Trace the cost-versus-access frontier by stepping the budget; writes the curve as a chart and a table."""
+    from planner.tradeoffs import budget_frontier, write_frontier
+
+    progress = _Progress(quiet or as_json)
+    with _user_errors():
+        sc = _load(scenario, apply, time_limit)
+        ds = _load_dataset(dataset)
+        curve = budget_frontier(sc, ds, steps=steps, budgets=budget, progress=progress)
+        folder = write_frontier(curve, sc, out_dir)
+    if as_json:
+        print(json.dumps({"run_folder": str(folder), "points": curve.to_dict(orient="records")}, default=str))
+    elif not quiet:
+        out.print(curve.to_string(index=False))
+        out.print(f"results: {folder}")
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def validate(
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file or library name.")],
+    apply: ApplyOpt = None,
+    dataset: DatasetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a scenario: keys, values, site ids, localities and the arithmetic of its requirements."""
+    from planner.checks import check_inputs
+    from planner.inputs import build_inputs
+
+    with _user_errors():
+        sc = _load(scenario, apply, None)
+        ds = _load_dataset(dataset)
+        if sc.sites.extra_file:
+            from geodata.sites import read_user_sites
+
+            ds = ds.with_user_sites(read_user_sites(Path(sc.sites.extra_file), ds.zones))
+        inp = build_inputs(ds, sc)
+        problems = check_inputs(inp)
+    result = {
+        "scenario": sc.name,
+        "valid": not problems,
+        "size": inp.size(),
+        "problems": [{"requirement": p.requirement, "message": p.message, "shortfall": p.shortfall} for p in problems],
+    }
+    if as_json:
+        print(json.dumps(result, default=str))
+    else:
+        if problems:
+            for p in problems:
+                err.print(f"[bold red]cannot be met:[/] {p.message}", highlight=False, soft_wrap=True)
+        else:
+            out.print(f"{sc.name}: valid ({inp.size()})")
+    raise typer.Exit(EXIT_OK if not problems else EXIT_INFEASIBLE)
+
+
+@app.command("scenarios")
+def list_scenarios() -> None:
+    """List the scenario library with the question each one answers."""
+    from planner.scenario import load_scenario, scenario_overrides
+
+    table = Table(title=f"Scenario library ({SCENARIO_DIR})")
+    table.add_column("name")
+    table.add_column("question")
+    table.add_column("overrides")
+    with _user_errors():
+        for path in sorted(SCENARIO_DIR.glob("*.yaml")):
+            sc = load_scenario(path)
+            table.add_row(path.stem, sc.question, ", ".join(scenario_overrides(path)))
+    out.print(table)
+
+
+def main() -> None:
+    """Entry point for ``python -m planner``."""
+    sys.exit(app())

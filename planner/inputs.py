@@ -1,0 +1,191 @@
+"""Turn a dataset and a scenario into the plain tables the model is built from.
+
+The model never touches geometry (STYLE habit 3): this module selects the zones and candidate sites in
+scope, computes each zone's demand by group and specialty, and keeps only the zone-site arcs the model
+may use (within the travel limit, and among each zone's nearest candidates of each service).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geodata.dataset import Dataset
+from geodata.demand import compute_demand
+from planner.errors import ModelInputError
+from planner.scenario import SPECIALTIES, Scenario
+
+ZONE_COLUMNS = ("locality", "imd_decile", "imd_quintile", "lad_name", "zone_name")
+SITE_COLUMNS = ("name", "kind", "locality", "lon", "lat", "can_hub", "can_popup", "can_mdt")
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """Everything the optimisation model needs, as tidy tables with named indexes.
+
+    Attributes
+    ----------
+    scenario
+        The validated scenario.
+    zones
+        Index ``zone_code``; demand columns ``contacts_day``, ``contacts_evening_only``,
+        ``mdt_<specialty>`` (reviews per week), people columns ``complex_people``, ``at_risk_people``,
+        ``evening_only_share``, the objective weight ``weight`` and descriptive columns.
+    sites
+        Index ``site_id``; candidate sites in scope with ``is_hub``, ``is_popup``, ``is_mdt`` flags after the
+        scenario's kind filters and closures, and ``fixed_open``.
+    arcs
+        One row per usable zone-site pair: ``zone_code``, ``site_id``, ``minutes_day``, ``minutes_evening``,
+        and flags ``hub_day`` (daytime hub service), ``hub_evening`` (evening hub service), ``popup``
+        (evening pop-ups) and ``mdt`` (MDT reviews, daytime).
+    travel
+        The full zone x site travel table for the scenario's mode (``minutes_day``, ``minutes_evening``), for KPIs.
+    """
+
+    scenario: Scenario
+    zones: pd.DataFrame
+    sites: pd.DataFrame
+    arcs: pd.DataFrame
+    travel: pd.DataFrame
+
+    @property
+    def specialties(self) -> tuple[str, ...]:
+        """Specialties that have MDT demand in this plan."""
+        return SPECIALTIES if self.scenario.mdt.enabled else ()
+
+    def size(self) -> dict[str, Any]:
+        """Counts that describe the instance."""
+        return {
+            "zones": len(self.zones),
+            "sites": len(self.sites),
+            "hub_candidates": int(self.sites["is_hub"].sum()),
+            "popup_candidates": int(self.sites["is_popup"].sum()),
+            "arcs": len(self.arcs),
+        }
+
+
+def _zone_weights(zones: pd.DataFrame, equity: float) -> pd.Series:
+    # d runs from 1 in IMD decile 1 (most deprived) to 0 in decile 10.
+    d = (10 - zones["imd_decile"].astype(float)) / 9.0
+    return 1.0 + equity * d
+
+
+def _select_sites(dataset: Dataset, scenario: Scenario, localities: set[str]) -> pd.DataFrame:
+    sites = pd.DataFrame(dataset.sites.drop(columns="geometry", errors="ignore"))
+    known = set(sites.index)
+    for field, ids in (("sites.fixed_open", scenario.sites.fixed_open), ("sites.closed", scenario.sites.closed)):
+        unknown = [s for s in ids if s not in known]
+        if unknown:
+            raise ModelInputError(
+                f"scenario {scenario.name!r}, field {field!r}: unknown site id {unknown[0]!r} "
+                f"(not in the dataset's {len(known)} sites)"
+            )
+    sites = sites.loc[~sites.index.isin(scenario.sites.closed)]
+    sites = sites.loc[sites["locality"].isin(localities)]
+    out = sites.loc[:, list(SITE_COLUMNS)].copy()
+    hub_ok = out["can_hub"].astype(bool)
+    if scenario.sites.hub_kinds is not None:
+        hub_ok &= out["kind"].isin(scenario.sites.hub_kinds)
+    popup_ok = out["can_popup"].astype(bool) & scenario.popups.enabled
+    if scenario.sites.popup_kinds is not None:
+        popup_ok &= out["kind"].isin(scenario.sites.popup_kinds)
+    out["fixed_open"] = out.index.isin(scenario.sites.fixed_open)
+    out["is_hub"] = hub_ok | out["fixed_open"]
+    out["is_popup"] = popup_ok
+    out["is_mdt"] = out["is_hub"] & out["can_mdt"].astype(bool) & scenario.mdt.enabled
+    outside = [s for s in scenario.sites.fixed_open if s not in out.index]
+    if outside:
+        raise ModelInputError(
+            f"scenario {scenario.name!r}, field 'sites.fixed_open': site {outside[0]!r} is outside the "
+            f"planned localities {sorted(localities)}"
+        )
+    out = out.loc[out["is_hub"] | out["is_popup"]]
+    out.index.name = "site_id"
+    return out
+
+
+def _select_arcs(travel: pd.DataFrame, sites: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    limit = scenario.travel.max_minutes
+    t = travel.loc[travel["site_id"].isin(sites.index)].copy()
+    t = t.join(sites[["is_hub", "is_popup", "is_mdt", "fixed_open"]], on="site_id")
+    # Rank candidates per zone by time and keep the k nearest of each service (ties broken by site id).
+    t = t.sort_values(["zone_code", "minutes_day", "site_id"], kind="mergesort")
+    hub_in = t["is_hub"] & (t["minutes_day"] <= limit)
+    hub_rank = hub_in.astype(int).groupby(t["zone_code"]).cumsum()
+    t["hub_day"] = hub_in & ((hub_rank <= scenario.travel.nearest_hubs) | t["fixed_open"])
+    t["hub_evening"] = t["hub_day"] & (t["minutes_evening"] <= limit)
+    t["mdt"] = t["hub_day"] & t["is_mdt"]
+    t = t.sort_values(["zone_code", "minutes_evening", "site_id"], kind="mergesort")
+    pop_in = t["is_popup"] & (t["minutes_evening"] <= limit)
+    pop_rank = pop_in.astype(int).groupby(t["zone_code"]).cumsum()
+    t["popup"] = pop_in & (pop_rank <= scenario.travel.nearest_popups)
+    keep = t["hub_day"] | t["popup"]
+    arcs = t.loc[
+        keep, ["zone_code", "site_id", "minutes_day", "minutes_evening", "hub_day", "hub_evening", "popup", "mdt"]
+    ]
+    return arcs.sort_values(["zone_code", "site_id"]).reset_index(drop=True)
+
+
+def build_inputs(dataset: Dataset, scenario: Scenario) -> ModelInputs:
+    """Prepare the model's tables for one scenario.
+
+    Parameters
+    ----------
+    dataset
+        The planning dataset (zones, sites, travel times).
+    scenario
+        The validated scenario.
+
+    Returns
+    -------
+    ModelInputs
+        Zones with demand, candidate sites, usable arcs and travel times for the scenario's mode.
+
+    Raises
+    ------
+    ModelInputError
+        If the scenario names an unknown locality or site id.
+    """
+    all_localities = sorted(dataset.zones["locality"].unique())
+    if scenario.localities is None:
+        localities = set(all_localities)
+    else:
+        unknown = [name for name in scenario.localities if name not in all_localities]
+        if unknown:
+            raise ModelInputError(
+                f"scenario {scenario.name!r}, field 'localities': unknown locality {unknown[0]!r} "
+                f"(known: {', '.join(all_localities)})"
+            )
+        localities = set(scenario.localities)
+    zones_all = pd.DataFrame(dataset.zones.drop(columns="geometry", errors="ignore"))
+    demand = compute_demand(zones_all, scenario.demand.parameters, scenario.demand.year)
+    zones = zones_all.loc[zones_all["locality"].isin(localities), list(ZONE_COLUMNS)].join(demand)
+    scale = scenario.demand.scale
+    if not scenario.demand.include_at_risk:
+        # Keep only the complex cohort's share of contacts.
+        params = scenario.demand.parameters
+        complex_c = zones["complex_people"] * params.contacts_per_year_complex
+        risk_c = zones["at_risk_people"] * params.contacts_per_year_at_risk
+        share = (complex_c / (complex_c + risk_c)).fillna(0.0)
+        for col in ("contacts_per_week", "contacts_day", "contacts_evening_only"):
+            zones[col] = zones[col] * share
+        zones["at_risk_people"] = 0.0
+    for col in ("contacts_per_week", "contacts_day", "contacts_evening_only"):
+        zones[col] = zones[col] * scale
+    for spec in SPECIALTIES:
+        zones[f"mdt_{spec}"] = (zones[f"mdt_per_week_{spec}"] * scale) if scenario.mdt.enabled else 0.0
+    zones["weight"] = _zone_weights(zones, scenario.weights.equity)
+    zones.index.name = "zone_code"
+
+    sites = _select_sites(dataset, scenario, localities)
+    mode = scenario.travel.mode
+    travel = dataset.travel.loc[
+        dataset.travel["zone_code"].isin(zones.index), ["zone_code", "site_id", f"{mode}_day", f"{mode}_evening"]
+    ].rename(columns={f"{mode}_day": "minutes_day", f"{mode}_evening": "minutes_evening"})
+    travel = travel.astype({"minutes_day": np.float64, "minutes_evening": np.float64})
+    travel["minutes_evening"] = travel["minutes_evening"] * scenario.travel.evening_factor
+    arcs = _select_arcs(travel, sites, scenario)
+    return ModelInputs(scenario=scenario, zones=zones, sites=sites, arcs=arcs, travel=travel.reset_index(drop=True))

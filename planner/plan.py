@@ -1,0 +1,262 @@
+"""The typed result of a planning run and how it is read off a solved model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from planner.inputs import ModelInputs
+from planner.scenario import EVENING_SLOTS, SPECIALTIES, WEEKS_PER_YEAR
+from planner.solver import SolveStatus
+
+ALLOCATION_COLUMNS = ["zone_code", "site_id", "service", "slot", "specialty", "contacts", "minutes"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A solved (or failed) plan.
+
+    Attributes
+    ----------
+    scenario_name
+        Name of the scenario planned.
+    status
+        ``optimal``, ``time_limit`` (incumbent with ``gap``), ``no_solution``, ``infeasible`` or ``error``.
+    message
+        Plain words: for an infeasible plan, which requirement cannot be met and by how much.
+    objective, bound, gap
+        Objective of the plan, best proven bound, relative gap (``None`` when there is no plan).
+    build_seconds, solve_seconds
+        Time to build the Pyomo model and to solve it.
+    size
+        Model size (variables, binaries, integers, constraints) and instance size (zones, sites, arcs).
+    sites
+        One row per candidate site with its decisions (``hub_open``, ``hub_evening``, ``popup_<slot>``,
+        ``mdt_<specialty>``), loads and annual cost.
+    zones
+        One row per zone with demand, served, unmet, evening gap and travel indicators.
+    allocation
+        Who goes where: ``zone_code, site_id, service, slot, specialty, contacts, minutes``.
+    costs
+        Annual cost by component in pounds and the total.
+    kpis
+        Headline indicators (see :mod:`planner.kpis`).
+    violations
+        Requirements that cannot be met (infeasible plans only).
+    """
+
+    scenario_name: str
+    status: SolveStatus
+    message: str = ""
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    size: dict[str, int] = field(default_factory=dict)
+    sites: pd.DataFrame = field(default_factory=pd.DataFrame)
+    zones: pd.DataFrame = field(default_factory=pd.DataFrame)
+    allocation: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ALLOCATION_COLUMNS))
+    costs: dict[str, float] = field(default_factory=dict)
+    kpis: dict[str, Any] = field(default_factory=dict)
+    violations: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def has_solution(self) -> bool:
+        """Whether the plan holds a feasible solution."""
+        return self.status.has_solution
+
+    def summary(self) -> dict[str, Any]:
+        """The plan's headline as plain JSON-ready values (the content of ``summary.json``)."""
+        return {
+            "scenario": self.scenario_name,
+            "status": str(self.status),
+            "message": self.message,
+            "objective": self.objective,
+            "bound": self.bound,
+            "gap": self.gap,
+            "build_seconds": round(self.build_seconds, 3),
+            "solve_seconds": round(self.solve_seconds, 3),
+            "model_size": dict(self.size),
+            "costs": dict(self.costs),
+            "kpis": self.kpis,
+            "violations": list(self.violations),
+        }
+
+
+def _values(var: Any) -> pd.Series:
+    """Values of an indexed Pyomo variable as a Series keyed by its index (``None`` read as 0)."""
+    data = {k: (v.value or 0.0) for k, v in var.items()}
+    return pd.Series(data, dtype=float)
+
+
+def extract_sites(m: pyo.ConcreteModel, inp: ModelInputs, alloc: pd.DataFrame) -> pd.DataFrame:
+    """Decisions and loads per candidate site."""
+    sc = inp.scenario
+    s = inp.sites[["name", "kind", "locality", "lon", "lat", "is_hub", "is_popup", "is_mdt", "fixed_open"]].copy()
+    s["hub_open"] = _values(m.hub_open).reindex(s.index).fillna(0.0).round().astype(bool)
+    s["hub_evening"] = _values(m.hub_evening).reindex(s.index).fillna(0.0).round().astype(bool) & s["hub_open"]
+    per_slot = popup_slot_split(_values(m.popup_sessions).reindex(s.index).fillna(0.0), sc.popups.slots)
+    for slot in EVENING_SLOTS:
+        s[f"popup_{slot}"] = per_slot[slot]
+    mdt = _values(m.mdt_sessions)
+    for spec in SPECIALTIES:
+        col = f"mdt_{spec}"
+        if len(mdt):
+            per = mdt[mdt.index.get_level_values(1) == spec]
+            per.index = per.index.get_level_values(0)
+            s[col] = per.reindex(s.index).fillna(0.0).round().astype(int)
+        else:
+            s[col] = 0
+    loads = alloc.groupby(["site_id", "service"])["contacts"].sum().unstack(fill_value=0.0)
+    for svc in ("hub_day", "evening", "mdt"):
+        s[f"load_{svc}"] = loads[svc].reindex(s.index).fillna(0.0) if svc in loads else 0.0
+    popup_sessions = s[[f"popup_{t}" for t in EVENING_SLOTS]].sum(axis=1)
+    mdt_sessions = s[[f"mdt_{k}" for k in SPECIALTIES]].sum(axis=1)
+    s["annual_cost"] = (
+        s["hub_open"] * sc.hubs.fixed_cost
+        + s["hub_evening"] * sc.hubs.evening_cost
+        + WEEKS_PER_YEAR * (popup_sessions * sc.popups.cost_per_session + mdt_sessions * sc.mdt.cost_per_session)
+    )
+
+    def services(row: pd.Series) -> str:
+        parts = []
+        if row["hub_open"]:
+            parts.append("hub")
+        if row["hub_evening"]:
+            parts.append("evening hub")
+        slots = [t for t in EVENING_SLOTS if row[f"popup_{t}"] > 0]
+        if slots:
+            parts.append("pop-up (" + ", ".join(t.replace("_", " ") for t in slots) + ")")
+        specs = [k for k in SPECIALTIES if row[f"mdt_{k}"] > 0]
+        if specs:
+            parts.append("MDT (" + ", ".join(k.replace("_", " ") for k in specs) + ")")
+        return "; ".join(parts)
+
+    s["services"] = s.apply(services, axis=1) if len(s) else ""
+    s["used"] = s["services"] != ""
+    return s
+
+
+def popup_slot_split(sessions: pd.Series, slots: tuple[str, ...]) -> pd.DataFrame:
+    """Spread each site's weekly pop-up sessions evenly over the allowed slots (earlier slots take the odd one).
+
+    Parameters
+    ----------
+    sessions
+        Sessions a week per site (index site_id).
+    slots
+        The slots pop-ups may run in, in order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One integer column per evening slot (zero for slots not allowed).
+    """
+    n = sessions.round().astype(int)
+    out = pd.DataFrame(0, index=sessions.index, columns=list(EVENING_SLOTS))
+    allowed = [t for t in EVENING_SLOTS if t in slots]
+    if allowed:
+        base, extra = n // len(allowed), n % len(allowed)
+        for i, slot in enumerate(allowed):
+            out[slot] = base + (extra > i).astype(int)
+    return out
+
+
+def evening_slot_shares(m: pyo.ConcreteModel, inp: ModelInputs) -> dict[str, dict[str, float]]:
+    """Each site's evening capacity share by slot (hub evening opening plus its pop-up sessions in that slot)."""
+    sc = inp.scenario
+    popups = popup_slot_split(_values(m.popup_sessions), sc.popups.slots) if len(m.popup_sessions) else None
+    hub_eve = _values(m.hub_evening)
+    shares: dict[str, dict[str, float]] = {}
+    for sid in m.EVENING_SITES:
+        caps = {}
+        for slot in EVENING_SLOTS:
+            cap = sc.hubs.capacity_evening * round(float(hub_eve.get(sid, 0.0)))
+            if popups is not None and sid in popups.index:
+                cap += sc.popups.capacity_per_session * float(popups.at[sid, slot])
+            caps[slot] = cap
+        total = sum(caps.values())
+        if total > 0:
+            shares[sid] = {slot: c / total for slot, c in caps.items() if c > 0}
+    return shares
+
+
+def extract_allocation(m: pyo.ConcreteModel, inp: ModelInputs) -> pd.DataFrame:
+    """The allocation as a tidy table (rows with fewer than 1e-6 contacts dropped)."""
+    rows: list[tuple[str, str, str, str, str, float, float]] = []
+    t_day = m._t_day
+    t_eve = m._t_evening
+    for (zc, sid), var in m.serve_day.items():
+        v = var.value or 0.0
+        if v > 1e-6:
+            rows.append((zc, sid, "hub_day", "weekday_day", "", v, t_day[zc, sid]))
+    shares = evening_slot_shares(m, inp)
+    for (zc, sid), var in m.serve_evening.items():
+        v = var.value or 0.0
+        if v > 1e-6:
+            for slot, share in shares.get(sid, {}).items():
+                if v * share > 1e-6:
+                    rows.append((zc, sid, "evening", slot, "", v * share, t_eve[zc, sid]))
+    for (zc, sid, spec), var in m.serve_mdt.items():
+        v = var.value or 0.0
+        if v > 1e-6:
+            rows.append((zc, sid, "mdt", "weekday_day", spec, v, t_day[zc, sid]))
+    return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+
+
+def extract_zones(m: pyo.ConcreteModel, inp: ModelInputs, alloc: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    """Demand, service and travel indicators per zone."""
+    z = inp.zones.copy()
+    z["unmet_day"] = _values(m.unmet_day).reindex(z.index).fillna(0.0).clip(lower=0.0)
+    z["evening_gap"] = _values(m.evening_gap).reindex(z.index).fillna(0.0).clip(lower=0.0)
+    unmet_mdt = _values(m.unmet_mdt)
+    for spec in SPECIALTIES:
+        if len(unmet_mdt):
+            per = unmet_mdt[unmet_mdt.index.get_level_values(1) == spec]
+            per.index = per.index.get_level_values(0)
+            z[f"unmet_mdt_{spec}"] = per.reindex(z.index).fillna(0.0).clip(lower=0.0)
+        else:
+            z[f"unmet_mdt_{spec}"] = 0.0
+    z["served_day"] = z["contacts_day"] - z["unmet_day"]
+    z["served_evening"] = z["contacts_evening_only"] - z["evening_gap"]
+    z["evening_gap_share"] = np.where(
+        z["contacts_evening_only"] > 0, z["evening_gap"] / z["contacts_evening_only"], 0.0
+    )
+    z["evening_gap_people"] = (
+        z["evening_gap_share"] * z["evening_only_share"] * (z["complex_people"] + z["at_risk_people"])
+    )
+    contacts = alloc.loc[alloc["service"] != "mdt"]
+    weighted = (contacts["contacts"] * contacts["minutes"]).groupby(contacts["zone_code"]).sum()
+    served = contacts.groupby("zone_code")["contacts"].sum()
+    z["mean_minutes"] = (weighted / served).reindex(z.index)
+    # Time to the nearest open hub (day) and nearest evening service, from the full travel table.
+    t = inp.travel
+    open_hubs = sites.index[sites["hub_open"]]
+    eve_sites = sites.index[sites["hub_evening"] | (sites[[f"popup_{s}" for s in EVENING_SLOTS]].sum(axis=1) > 0)]
+    z["nearest_hub_minutes"] = (
+        t.loc[t["site_id"].isin(open_hubs)].groupby("zone_code")["minutes_day"].min().reindex(z.index)
+    )
+    z["nearest_evening_minutes"] = (
+        t.loc[t["site_id"].isin(eve_sites)].groupby("zone_code")["minutes_evening"].min().reindex(z.index)
+    )
+    gp = inp.travel.loc[inp.travel["site_id"].str.startswith("gp:")]
+    z["baseline_gp_minutes"] = gp.groupby("zone_code")["minutes_day"].min().reindex(z.index)
+    return z
+
+
+def extract_costs(m: pyo.ConcreteModel) -> dict[str, float]:
+    """Annual cost by component (pounds)."""
+    parts = {
+        "hubs": pyo.value(m.cost_hubs),
+        "evening_opening": pyo.value(m.cost_evening),
+        "popups": pyo.value(m.cost_popups),
+        "mdt": pyo.value(m.cost_mdt),
+    }
+    out = {k: round(float(v), 2) for k, v in parts.items()}
+    out["total"] = round(sum(out.values()), 2)
+    return out

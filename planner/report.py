@@ -1,0 +1,300 @@
+"""Self-contained HTML pages for commissioners: one plan, a comparison, a frontier.
+
+Every image is an inline base64 PNG and every style is inline, so a page can be e-mailed or opened offline.
+All text taken from scenarios or data is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from planner.charts import MEASURES, cost_chart, difference_map, equity_chart, zone_map
+from planner.plan import Plan
+from planner.scenario import Scenario
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;
+color:#1d1d1d;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:0.2em}
+h2{font-size:1.2em;border-bottom:2px solid #005eb8;padding-bottom:4px;margin-top:2em}
+.sub{color:#555}.kpis{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}
+.kpi{background:#f0f4f5;border-left:4px solid #005eb8;padding:8px 14px;min-width:150px}
+.kpi b{display:block;font-size:1.5em}.kpi span{font-size:0.85em;color:#444}
+.alert{background:#fde8e8;border-left:4px solid #d5281b;padding:10px 14px;margin:16px 0}
+.warn{background:#fff4d6;border-left:4px solid #ffb81c;padding:10px 14px;margin:16px 0}
+table{border-collapse:collapse;margin:8px 0;font-size:0.9em}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f0f4f5}td:first-child,th:first-child{text-align:left}img{max-width:100%}
+pre{background:#f7f7f7;padding:10px;overflow-x:auto;font-size:0.8em}
+footer{margin-top:3em;font-size:0.8em;color:#555}
+"""
+
+ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0 "
+    "(ONS Census 2021, ONS geography, MHCLG English Indices of Deprivation 2025, NHS England ODS, "
+    "DfE Get Information about Schools). Contains OpenStreetMap data © OpenStreetMap contributors, "
+    "available under the Open Database Licence (ODbL)."
+)
+
+HEADLINE: list[tuple[str, str, str]] = [
+    ("status", "Status", "text"),
+    ("gap", "Proven gap", "pct"),
+    ("total_cost", "Annual cost (£)", "money"),
+    ("hubs_open", "Hubs open", "int"),
+    ("evening_hubs", "Hubs open evenings", "int"),
+    ("popup_sessions_per_week", "Pop-up sessions a week", "int"),
+    ("mean_minutes", "Mean travel (min)", "num"),
+    ("p90_minutes", "90th percentile travel (min)", "num"),
+    ("within_20_all", "Share within 20 min", "pct"),
+    ("within_30_all", "Share within 30 min", "pct"),
+    ("unmet_share", "Demand unserved", "pct"),
+    ("evening_gap_share", "Evening-access gap (share)", "pct"),
+    ("evening_gap_people", "Evening-access gap (people)", "num"),
+    ("mdt_unmet_per_week", "MDT reviews unmet a week", "num"),
+]
+"""Headline indicators of the report and the comparison: key, label, format."""
+
+
+def _b64(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+
+
+def _fmt(value: Any, kind: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if kind == "pct":
+        return f"{100 * float(value):.1f}%"
+    if kind == "money":
+        return f"£{float(value):,.0f}"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "num":
+        return f"{float(value):,.1f}"
+    return html.escape(str(value))
+
+
+def headline(plan: Plan) -> dict[str, Any]:
+    """The plan's headline indicators as plain values (keys of :data:`HEADLINE`)."""
+    k = plan.kpis
+    mdt = k.get("mdt", {})
+    mdt_unmet = sum(float(v.get("unmet_per_week") or 0.0) for v in mdt.values()) if mdt else None
+    out: dict[str, Any] = {"status": str(plan.status), "gap": plan.gap, "total_cost": plan.costs.get("total")}
+    for key, _, _ in HEADLINE:
+        if key not in out:
+            out[key] = k.get(key)
+    out["mdt_unmet_per_week"] = mdt_unmet
+    return out
+
+
+def _table_html(df: pd.DataFrame, *, float_digits: int = 2) -> str:
+    return df.to_html(border=0, na_rep="–", float_format=lambda x: f"{x:,.{float_digits}f}", escape=True)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body>{body}<footer><p>{html.escape(ATTRIBUTION)}</p>"
+        "<p>Made with the BNSSG neighbourhood access planner (Pyomo + HiGHS).</p></footer></body></html>"
+    )
+
+
+def _status_box(plan: Plan) -> str:
+    if plan.status == "optimal":
+        return ""
+    if plan.has_solution:
+        gap = _fmt(plan.gap, "pct")
+        return (f"<div class='warn'><b>Stopped at the time limit.</b> This is the best plan found; it is proven to be "
+                f"within {gap} of the best possible. {html.escape(plan.message)}</div>")  # fmt: skip
+    items = (
+        "".join(f"<li>{html.escape(str(v.get('message', v)))}</li>" for v in plan.violations)
+        or f"<li>{html.escape(plan.message)}</li>"
+    )
+    return (f"<div class='alert'><b>No feasible plan ({html.escape(str(plan.status))}).</b> {html.escape(plan.message)}"
+            f"<ul>{items}</ul></div>")  # fmt: skip
+
+
+def _kpi_cards(plan: Plan) -> str:
+    h = headline(plan)
+    cards = [
+        ("hubs_open", "hubs open", "int"),
+        ("evening_hubs", "open evenings / Saturdays", "int"),
+        ("popup_sessions_per_week", "pop-up sessions a week", "int"),
+        ("mean_minutes", "mean travel, minutes", "num"),
+        ("within_20_all", "contacts within 20 minutes", "pct"),
+        ("evening_gap_share", "evening-access gap", "pct"),
+        ("total_cost", "annual cost", "money"),
+    ]
+    return (
+        "<div class='kpis'>"
+        + "".join(
+            f"<div class='kpi'><b>{_fmt(h.get(k), f)}</b><span>{html.escape(label)}</span></div>"
+            for k, label, f in cards
+        )
+        + "</div>"
+    )
+
+
+def _sites_table(plan: Plan) -> str:
+    s = plan.sites
+    if s.empty:
+        return "<p>No sites.</p>"
+    popup_cols = [c for c in s.columns if c.startswith("popup_")]
+    mdt_cols = [c for c in s.columns if c.startswith("mdt_")]
+    used = s.loc[s["hub_open"] | (s[popup_cols].sum(axis=1) > 0) | (s[mdt_cols].sum(axis=1) > 0)]
+    cols = ["name", "kind", "locality", "hub_open", "hub_evening", *popup_cols, *mdt_cols, "annual_cost"]
+    out = used[[c for c in cols if c in used.columns]].sort_values(["locality", "name"])
+    return _table_html(out, float_digits=0)
+
+
+def render_report(
+    plan: Plan, scenario: Scenario, zones_geo: gpd.GeoDataFrame, *, dataset_manifest: dict[str, Any] | None = None
+) -> str:
+    """The self-contained HTML report of one plan.
+
+    Parameters
+    ----------
+    plan
+        The plan, of any status: an infeasible plan gets a page saying what cannot be met.
+    scenario
+        The scenario planned (its question and assumptions are printed).
+    zones_geo
+        Zone polygons for the maps.
+    dataset_manifest
+        The dataset's manifest (sources and vintages), if known.
+
+    Returns
+    -------
+    str
+        A complete HTML document.
+    """
+    title = f"Neighbourhood access plan: {scenario.name}"
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    if scenario.question:
+        parts.append(f"<p class='sub'><b>Question.</b> {html.escape(scenario.question)}</p>")
+    parts.append(_status_box(plan))
+    if plan.has_solution:
+        parts.append(_kpi_cards(plan))
+        parts.append("<h2>Map</h2>")
+        parts.append(_b64(zone_map(zones_geo, plan, measure="nearest_hub_minutes"), "map of travel time"))
+        if plan.kpis.get("evening_only_people"):
+            parts.append(_b64(zone_map(zones_geo, plan, measure="evening_gap_share"), "map of evening gap"))
+        parts.append("<h2>Equity: by deprivation decile</h2>")
+        parts.append(_b64(equity_chart(plan, by="imd_decile"), "equity by IMD decile"))
+        parts.append("<h2>Equity: by locality partnership</h2>")
+        parts.append(_b64(equity_chart(plan, by="locality"), "equity by locality"))
+        by_loc = pd.DataFrame(plan.kpis.get("by_locality", []))
+        if not by_loc.empty:
+            keep = ["locality", "demand_contacts", "mean_minutes", "p90_minutes", "within_20_all", "unmet_share",
+                    "evening_gap_share", "baseline_gp_mean_minutes"]  # fmt: skip
+            parts.append(_table_html(by_loc[[c for c in keep if c in by_loc.columns]].set_index("locality")))
+        parts.append("<h2>Cost</h2>")
+        parts.append(_b64(cost_chart(plan), "cost breakdown"))
+        parts.append("<h2>Sites in the plan</h2>")
+        parts.append(_sites_table(plan))
+        mdt = plan.kpis.get("mdt", {})
+        if mdt:
+            parts.append("<h2>Specialist MDT sessions</h2>")
+            parts.append(_table_html(pd.DataFrame(mdt).T))
+    parts.append("<h2>How this plan was solved</h2>")
+    solve = {
+        "status": str(plan.status),
+        "objective": plan.objective,
+        "bound": plan.bound,
+        "gap": plan.gap,
+        "build seconds": round(plan.build_seconds, 2),
+        "solve seconds": round(plan.solve_seconds, 2),
+        **{f"model {k}": v for k, v in plan.size.items()},
+    }
+    parts.append(_table_html(pd.DataFrame({"value": solve}).astype(str)))
+    parts.append("<h2>Assumptions used</h2>")
+    parts.append("<pre>" + html.escape(scenario.to_yaml()) + "</pre>")
+    if dataset_manifest:
+        parts.append("<h2>Data</h2>")
+        parts.append("<pre>" + html.escape(json.dumps(dataset_manifest, indent=1, default=str)[:6000]) + "</pre>")
+    return _page(title, "".join(parts))
+
+
+def comparison_table(plans: Sequence[Plan], names: Sequence[str]) -> pd.DataFrame:
+    """Headline indicators side by side, one column per plan, with the difference of each plan against the first.
+
+    Parameters
+    ----------
+    plans
+        Two or more plans.
+    names
+        A column name per plan.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows are indicator labels; columns the plan names then ``<name> - <first>`` per later plan.
+    """
+    if len(plans) != len(names):
+        raise ValueError(f"comparison: {len(plans)} plans but {len(names)} names")
+    data = {name: headline(p) for name, p in zip(names, plans, strict=True)}
+    table = pd.DataFrame(data).reindex([k for k, _, _ in HEADLINE])
+    first = names[0]
+    for name in names[1:]:
+        diffs = []
+        for key in table.index:
+            a, b = table.at[key, first], table.at[key, name]
+            numeric = isinstance(a, int | float) and isinstance(b, int | float) and key != "status"
+            diffs.append(float(b) - float(a) if numeric and a is not None and b is not None else None)
+        table[f"{name} - {first}"] = diffs
+    table.index = [label for _, label, _ in HEADLINE]
+    table.index.name = "indicator"
+    return table
+
+
+def render_comparison(plans: Sequence[Plan], zones_geo: gpd.GeoDataFrame, *, names: Sequence[str]) -> str:
+    """An HTML page comparing plans: the KPI table with differences and a difference map of the first two."""
+    table = comparison_table(plans, names)
+    kinds = {label: kind for _, label, kind in HEADLINE}
+    shown = table.copy().astype(object)
+    for label in shown.index:
+        for col in shown.columns:
+            shown.at[label, col] = (
+                _fmt(table.at[label, col], kinds[label]) if kinds[label] != "text" else table.at[label, col]
+            )
+    title = "Comparison: " + " vs ".join(names)
+    parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Indicators</h2>", shown.to_html(border=0, escape=True)]
+    for p, n in zip(plans, names, strict=True):
+        if not p.has_solution:
+            parts.append(f"<div class='alert'><b>{html.escape(n)}:</b> {html.escape(p.message or str(p.status))}</div>")
+    solved = [(p, n) for p, n in zip(plans, names, strict=True) if p.has_solution]
+    if len(solved) >= 2:
+        (a, na), (b, nb) = solved[0], solved[1]
+        parts.append(f"<h2>Where travel changes: {html.escape(nb)} minus {html.escape(na)}</h2>")
+        parts.append("<p class='sub'>Orange: longer in the second plan; purple: shorter.</p>")
+        parts.append(_b64(difference_map(zones_geo, a, b, measure="nearest_hub_minutes"), "difference map"))
+        for p, n in solved:
+            parts.append(f"<h2>{html.escape(n)}</h2>")
+            parts.append(_b64(zone_map(zones_geo, p, measure="nearest_hub_minutes", title=n), f"map of {n}"))
+    return _page(title, "".join(parts))
+
+
+def render_frontier(frontier: pd.DataFrame, name: str) -> str:
+    """An HTML page of a cost-versus-access frontier: the chart and the table."""
+    from planner.charts import frontier_chart
+
+    title = f"Cost against access: {name}"
+    parts = [
+        f"<h1>{html.escape(title)}</h1>",
+        "<p class='sub'>Each point is the best plan at that annual budget. Where the curve flattens, more money buys "
+        "little more access.</p>",
+        _b64(frontier_chart(frontier), "frontier chart"),
+        _table_html(frontier),
+    ]
+    return _page(title, "".join(parts))
+
+
+__all__ = ["HEADLINE", "MEASURES", "comparison_table", "headline", "render_comparison", "render_frontier",
+           "render_report"]  # fmt: skip

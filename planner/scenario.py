@@ -1,0 +1,402 @@
+"""Scenarios: what to plan, validated and frozen.
+
+A scenario is a YAML file validated by the pydantic models below (``extra="forbid"``, ``frozen=True``):
+a misspelt key is an error that names the key and the file. A scenario may ``extends:`` a base file
+(relative path) and ``apply:`` named overrides, defined under ``overrides:`` in itself or in any base;
+the base is merged first, then the scenario's own keys, then each named override in order.
+
+Units used throughout: demand and capacity in *contacts per week* (one contact = one person attending
+one appointment or group session), money in pounds per year, travel in minutes.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from geodata.demand import DemandParameters
+from planner.errors import ScenarioError
+
+Slot = Literal["weekday_day", "weekday_evening", "saturday"]
+EVENING_SLOTS: tuple[Slot, ...] = ("weekday_evening", "saturday")
+"""Slots that people who can only attend out of working hours can use."""
+SPECIALTIES: tuple[str, ...] = ("diabetes", "cardiovascular", "chronic_pain")
+Mode = Literal["car", "pt", "walk"]
+WEEKS_PER_YEAR = 48.0
+"""Weeks a year that sessions run (four weeks of bank holidays and breaks), used to annualise session costs."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class DemandSettings(_Frozen):
+    """Which year's demand to plan for and the demand model's parameters."""
+
+    year: int = Field(2024, ge=2024, le=2040)
+    """Demand year: 2024 (HT2040 baseline) or 2040 (+50% complex cohort); years between are interpolated."""
+    parameters: DemandParameters = DemandParameters()
+    """Demand-model constants (cohort sizes, deprivation gradient, evening-only share, MDT shares), each with its
+    source."""
+    include_at_risk: bool = True
+    """Plan for the at-risk cohort (about 38,000 people) as well as the complex cohort."""
+    scale: float = Field(1.0, gt=0)
+    """Multiply all demand by this factor (sensitivity testing)."""
+
+
+class HubService(_Frozen):
+    """Community hubs: a building opened for a neighbourhood's long-term-condition care."""
+
+    fixed_cost: float = Field(180_000.0, ge=0)
+    """Annual cost of running a hub in pounds (staffed rooms, admin; assumption, no BNSSG figure found)."""
+    capacity_day: float = Field(220.0, gt=0)
+    """Weekday daytime contacts a hub can give per week (about 5 clinicians' sessions; assumption)."""
+    evening_cost: float = Field(150_000.0, ge=0)
+    """Extra annual cost of opening a hub on weekday evenings and Saturdays: about 22 hours of appointments a
+    week (4 contacts an hour, 96 contacts) x 48 weeks at the enhanced-access rate of about £143 an hour
+    (FACTS: £7.46 per patient a year for 60 minutes per 1,000 patients a week)."""
+    capacity_evening: float = Field(48.0, ge=0)
+    """Contacts per week a hub open in the evening gives in each evening slot (weekday evening, Saturday)."""
+    min_per_locality: int = Field(1, ge=0)
+    """Core offer: hubs every locality partnership must keep (0 switches the rule off)."""
+    max_hubs: int | None = Field(None, ge=0)
+    """Upper limit on hubs across BNSSG (``None``: only the budget limits them)."""
+    exact_hubs: int | None = Field(None, ge=0)
+    """Open exactly this many hubs (a p-median-like lever for 'what if we open N hubs')."""
+
+
+class PopupService(_Frozen):
+    """Pop-up sessions: a room in a school, library or surgery, or a bus, run in evening or Saturday slots."""
+
+    enabled: bool = True
+    """Allow pop-up sessions at all."""
+    cost_per_session: float = Field(450.0, ge=0)
+    """Cost of one pop-up session in pounds (3 hours at the enhanced-access rate, about £143/hour)."""
+    capacity_per_session: float = Field(12.0, gt=0)
+    """Contacts one pop-up session can give."""
+    slots: tuple[Slot, ...] = EVENING_SLOTS
+    """Slots in which pop-ups may run (only evening and Saturday slots are meaningful)."""
+    max_sessions_per_slot: int = Field(2, ge=0)
+    """Sessions a week one site may run in one slot."""
+
+    @field_validator("slots")
+    @classmethod
+    def _evening_only(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [s for s in v if s not in EVENING_SLOTS]
+        if bad:
+            raise ValueError(f"pop-ups run only in {list(EVENING_SLOTS)}; got {bad}")
+        return v
+
+
+class MdtService(_Frozen):
+    """Specialist multidisciplinary-team (MDT) review sessions hosted at hubs."""
+
+    enabled: bool = True
+    """Plan MDT sessions at all."""
+    capacity_per_session: float = Field(8.0, gt=0)
+    """People reviewed in one session (cancer MDTs discuss about 26 in 3.2 minutes each, BMJ 2017;356:j114;
+    a community multimorbidity review takes longer, so far fewer: assumption)."""
+    cost_per_session: float = Field(1_200.0, ge=0)
+    """Cost of one session in pounds: three specialists for two hours plus coordination (assumption; the
+    cancer-MDT figure of about £415 per patient discussed, BMJ 2017, is for larger teams)."""
+    workforce: dict[str, int] = Field(default_factory=lambda: {"diabetes": 4, "cardiovascular": 3, "chronic_pain": 3})
+    """Sessions a week each specialty's workforce can staff across BNSSG (assumption)."""
+    max_sessions_per_hub: int = Field(3, ge=0)
+    """Sessions a week of one specialty one hub can host."""
+
+    @field_validator("workforce")
+    @classmethod
+    def _known_specialties(cls, v: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(v) - set(SPECIALTIES))
+        if unknown:
+            raise ValueError(f"unknown specialty {unknown[0]!r}; expected one of {list(SPECIALTIES)}")
+        if any(n < 0 for n in v.values()):
+            raise ValueError("workforce sessions must be >= 0")
+        return {k: int(v.get(k, 0)) for k in SPECIALTIES}
+
+
+class TravelSettings(_Frozen):
+    """How people travel and how far is acceptable."""
+
+    mode: Mode = "pt"
+    """Mode whose times are used: ``pt`` (public transport, the default: most of the cohort lives in deprived
+    areas with low car ownership), ``car`` or ``walk``."""
+    max_minutes: float = Field(45.0, gt=0)
+    """Maximum travel time: demand is only allocated to sites within this many minutes."""
+    nearest_hubs: int = Field(20, ge=1)
+    """Arc reduction: each zone may use only its this-many nearest hub candidates within ``max_minutes`` (plus
+    every fixed-open site in reach). Keep it well above the number of hubs a locality will open, so that a zone
+    is never cut off from an open hub it could reach."""
+    nearest_popups: int = Field(6, ge=1)
+    """Each zone may use only its this-many nearest pop-up venues within ``max_minutes`` (venues are many and
+    close together, so a few nearest ones lose almost nothing)."""
+    evening_factor: float = Field(1.0, gt=0)
+    """Multiply evening travel times by this factor (e.g. 1.2 if evening buses are thinner than the dataset assumes)."""
+    thresholds: tuple[float, ...] = (15.0, 20.0, 30.0)
+    """Minutes for the 'share within X minutes' indicators."""
+
+
+class Weights(_Frozen):
+    """Objective weights, in 'minutes of travel per contact' units."""
+
+    travel: float = Field(1.0, ge=0)
+    """Weight of each contact-minute of travel."""
+    unmet: float = Field(120.0, ge=0)
+    """Penalty for a daytime contact that is not served (equivalent minutes)."""
+    evening_gap: float = Field(240.0, ge=0)
+    """Penalty for a contact of someone who can only come in the evening or at weekends and is not served."""
+    mdt_unmet: float = Field(1000.0, ge=0)
+    """Penalty for a specialist MDT review that is not given."""
+    equity: float = Field(0.0, ge=0)
+    """Equity weighting: zone weights are ``1 + equity x d`` with d from 1 (IMD decile 1) to 0 (decile 10)."""
+    cost: float = Field(0.0, ge=0)
+    """Weight of each £1,000 of annual cost in the objective (0: cost only enters as the budget)."""
+
+
+class Budget(_Frozen):
+    """Money available for the plan each year."""
+
+    annual: float | None = Field(2_400_000.0, ge=0)
+    """Annual budget in pounds for hubs, evening opening, pop-ups and MDT sessions (``None``: no limit)."""
+
+
+class Sites(_Frozen):
+    """Which candidate sites the plan may use."""
+
+    fixed_open: tuple[str, ...] = ()
+    """Site ids that must open as hubs (e.g. existing centres)."""
+    closed: tuple[str, ...] = ()
+    """Site ids that may not be used at all (e.g. 'the Hartcliffe site is not available')."""
+    hub_kinds: tuple[str, ...] | None = None
+    """Restrict hubs to these site kinds (``None``: the dataset's defaults)."""
+    popup_kinds: tuple[str, ...] | None = None
+    """Restrict pop-ups to these site kinds (``None``: the dataset's defaults)."""
+    extra_file: str | None = None
+    """A CSV or GeoJSON of extra candidate sites (relative to the scenario file)."""
+
+
+class Requirements(_Frozen):
+    """Hard requirements; breaking one makes the scenario infeasible."""
+
+    full_coverage: bool = False
+    """Every contact must be served within ``travel.max_minutes`` (a hard maximum-travel standard)."""
+    full_evening_coverage: bool = False
+    """Every evening-only contact must be served (a hard 'no evening gap' standard)."""
+
+
+class SolverOptions(_Frozen):
+    """HiGHS settings."""
+
+    time_limit: float = Field(60.0, gt=0)
+    """Seconds before the solve stops and returns its best plan with its gap."""
+    mip_rel_gap: float = Field(0.01, ge=0, le=1)
+    """Relative gap at which the plan counts as solved."""
+    threads: int | None = Field(None, ge=1)
+    """Solver threads (``None``: HiGHS chooses)."""
+
+
+class Scenario(_Frozen):
+    """A planning scenario: the question, the assumptions and the levers."""
+
+    name: str = "scenario"
+    """Short name, used for run folders and comparisons."""
+    question: str = ""
+    """The question this scenario answers, in plain words."""
+    localities: tuple[str, ...] | None = None
+    """Plan only these locality partnerships (``None``: all of BNSSG)."""
+    demand: DemandSettings = DemandSettings()
+    hubs: HubService = HubService()
+    popups: PopupService = PopupService()
+    mdt: MdtService = MdtService()
+    travel: TravelSettings = TravelSettings()
+    weights: Weights = Weights()
+    budget: Budget = Budget()
+    sites: Sites = Sites()
+    requirements: Requirements = Requirements()
+    solver: SolverOptions = SolverOptions()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        both = sorted(set(self.sites.fixed_open) & set(self.sites.closed))
+        if both:
+            raise ValueError(f"site {both[0]!r} is both fixed open and closed")
+        if (
+            self.hubs.exact_hubs is not None
+            and self.hubs.max_hubs is not None
+            and (self.hubs.exact_hubs > self.hubs.max_hubs)
+        ):
+            raise ValueError(f"exact_hubs {self.hubs.exact_hubs} exceeds max_hubs {self.hubs.max_hubs}")
+        return self
+
+    def to_yaml(self) -> str:
+        """The fully resolved scenario as YAML (every default made explicit), as written to a run folder."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+    def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
+        """Return a copy with nested changes applied and validated (e.g. ``{"budget": {"annual": 1e6}}``).
+
+        Parameters
+        ----------
+        changes
+            A nested mapping of the same shape as the YAML.
+
+        Returns
+        -------
+        Scenario
+            The new, validated scenario.
+        """
+        data = deep_merge(self.model_dump(mode="python"), changes)
+        return validate_scenario(data, source="<changes>")
+
+
+def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``update`` into a copy of ``base``, recursing into nested mappings.
+
+    Parameters
+    ----------
+    base
+        The mapping to start from (not modified).
+    update
+        Values that replace or extend ``base``; lists and scalars replace, mappings merge.
+
+    Returns
+    -------
+    dict
+        The merged mapping.
+    """
+    out = copy.deepcopy(dict(base))
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{source}: unknown key {loc!r}")
+        else:
+            value = err.get("input")
+            shown = "" if isinstance(value, dict) else f" (value {value!r})"
+            lines.append(f"{source}: field {loc!r}{shown}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def validate_scenario(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
+    """Validate a plain mapping as a :class:`Scenario`.
+
+    Parameters
+    ----------
+    data
+        The scenario's keys and values (no ``extends``/``apply``/``overrides`` left).
+    source
+        The file name to quote in error messages.
+
+    Returns
+    -------
+    Scenario
+        The frozen, validated scenario.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the key and the value of every problem.
+    """
+    try:
+        return Scenario.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ScenarioError(_format_validation_error(exc, source)) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ScenarioError(f"{path}: scenario file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _resolve(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Return the merged raw data of ``path`` and its bases, and every named override they define."""
+    path = path.resolve()
+    if path in seen:
+        chain = " -> ".join(p.name for p in (*seen, path))
+        raise ScenarioError(f"{path}: 'extends' makes a cycle ({chain})")
+    raw = _read_yaml(path)
+    overrides: dict[str, dict[str, Any]] = {}
+    merged: dict[str, Any] = {}
+    base_ref = raw.pop("extends", None)
+    if base_ref is not None:
+        if not isinstance(base_ref, str):
+            raise ScenarioError(f"{path}: field 'extends' (value {base_ref!r}) must be a file path")
+        base_data, base_overrides = _resolve(path.parent / base_ref, (*seen, path))
+        merged = base_data
+        overrides.update(base_overrides)
+    own_overrides = raw.pop("overrides", None) or {}
+    if not isinstance(own_overrides, dict) or not all(isinstance(v, dict) for v in own_overrides.values()):
+        raise ScenarioError(f"{path}: field 'overrides' must map names to mappings of changes")
+    overrides.update(own_overrides)
+    apply = raw.pop("apply", None) or []
+    merged.pop("apply", None)
+    merged = deep_merge(merged, raw)
+    if isinstance(apply, str):
+        apply = [apply]
+    for name in apply:
+        if name not in overrides:
+            known = ", ".join(sorted(overrides)) or "none defined"
+            raise ScenarioError(f"{path}: field 'apply' (value {name!r}): no such override ({known})")
+        merged = deep_merge(merged, overrides[name])
+    return merged, overrides
+
+
+def load_scenario(path: str | Path, *, apply: Sequence[str] = ()) -> Scenario:
+    """Load, compose and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+    apply
+        Extra named overrides to apply after the file's own ``apply:`` list.
+
+    Returns
+    -------
+    Scenario
+        The frozen, validated scenario. Relative ``sites.extra_file`` paths are made absolute.
+
+    Raises
+    ------
+    ScenarioError
+        If the file is missing, is not YAML, has an unknown key or a bad value, or names an unknown override.
+    """
+    path = Path(path)
+    data, overrides = _resolve(path, ())
+    for name in apply:
+        if name not in overrides:
+            raise ScenarioError(f"{path}: no override named {name!r} ({', '.join(sorted(overrides)) or 'none'})")
+        data = deep_merge(data, overrides[name])
+    extra = (data.get("sites") or {}).get("extra_file") if isinstance(data.get("sites"), dict) else None
+    if isinstance(extra, str) and not Path(extra).is_absolute():
+        data["sites"]["extra_file"] = str((path.resolve().parent / extra).resolve())
+    data.setdefault("name", path.stem)
+    return validate_scenario(data, source=str(path))
+
+
+def scenario_overrides(path: str | Path) -> list[str]:
+    """Names of the overrides a scenario file (and its bases) define."""
+    return sorted(_resolve(Path(path), ())[1])

@@ -1,0 +1,172 @@
+"""The command line end to end: every library scenario solves on the real dataset, outputs carry real content,
+user mistakes give one-line errors with exit code 2, and a failed run leaves earlier runs intact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARY = ROOT / "scenarios"
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_bad_scenario_key_is_one_line_error_without_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    path.write_text("extends: " + str(LIBRARY / "default.yaml") + "\nbudgett: {annual: 1}\n")
+    code, out, err = run("validate", str(path))
+    assert code == 2
+    assert "typo.yaml: unknown key 'budgett'" in err
+    assert "Traceback" not in out + err
+
+
+def test_missing_scenario_file(tmp_path: Path) -> None:
+    code, _, err = run("solve", str(tmp_path / "nope.yaml"), "--out", str(tmp_path))
+    assert code == 2
+    assert "scenario file not found" in err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_validate_reports_impossible_budget_with_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "poor.yaml"
+    path.write_text(f"extends: {LIBRARY / 'default.yaml'}\nname: poor\nbudget: {{annual: 500000}}\n")
+    code, out, _ = run("validate", str(path), "--json")
+    assert code == 3
+    result = json.loads(out)
+    assert not result["valid"]
+    problem = result["problems"][0]
+    assert problem["requirement"] == "budget"
+    assert "short by £580,000" in problem["message"]  # 6 localities x £180,000 = £1,080,000
+
+
+@pytest.mark.slow
+def test_unknown_site_id_names_field_and_value(tmp_path: Path) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text(f"extends: {LIBRARY / 'default.yaml'}\nname: site\nsites: {{fixed_open: ['gp:XX999']}}\n")
+    code, _, err = run("validate", str(path))
+    assert code == 2
+    assert "field 'sites.fixed_open': unknown site id 'gp:XX999'" in err
+
+
+@pytest.mark.slow
+def test_solve_writes_a_complete_run_folder(tmp_path: Path) -> None:
+    code, out, err = run("solve", "weston_option_b", "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    folder = Path(summary["run_folder"])
+    assert folder.parent == tmp_path and folder.is_dir()
+    on_disk = json.loads((folder / "summary.json").read_text())
+    for key in ("status", "objective", "bound", "gap", "build_seconds", "solve_seconds", "model_size", "kpis"):
+        assert key in on_disk
+    assert on_disk["status"] in ("optimal", "time_limit")
+    assert on_disk["kpis"]["hubs_open"] == 2
+    sites = gpd.read_file(folder / "plan.gpkg", layer="sites")
+    zones = gpd.read_file(folder / "plan.gpkg", layer="zones")
+    assert int(sites["hub_open"].sum()) == 2
+    assert set(zones["locality"]) == {"Weston, Worle and Villages"}
+    assert zones.crs is not None and zones.crs.to_epsg() == 4326
+    alloc = pd.read_csv(folder / "allocation.csv")
+    opened = set(sites.loc[sites["used"].astype(bool), "site_id"])
+    assert set(alloc["site_id"]) <= opened
+    # Demand is conserved in what was written.
+    zc = pd.read_csv(folder / "zones.csv")
+    served = alloc.loc[alloc["service"] == "hub_day"].groupby("zone_code")["contacts"].sum()
+    merged = zc.set_index("zone_code").join(served.rename("served"), how="left").fillna({"served": 0.0})
+    assert ((merged["served"] + merged["unmet_day"] - merged["contacts_day"]).abs() < 1e-4).all()
+    html = (folder / "report.html").read_text()
+    assert "Weston" in html
+    assert "<script src=" not in html and '<link rel="stylesheet" href="http' not in html  # self-contained
+    by_q = pd.read_csv(folder / "kpis_by_imd_quintile.csv")
+    assert set(by_q["imd_quintile"]) <= {1, 2, 3, 4, 5}
+
+
+@pytest.mark.slow
+def test_second_run_never_overwrites_the_first(tmp_path: Path) -> None:
+    for _ in range(2):
+        code, _, stderr = run("solve", "weston_option_a", "--out", str(tmp_path), "--quiet", "--time-limit", "20")
+        assert code == 0, stderr
+    folders = [p for p in tmp_path.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(folders) == 2
+    assert all((f / "summary.json").exists() for f in folders)
+
+
+@pytest.mark.slow
+def test_failed_run_leaves_earlier_runs_intact(tmp_path: Path) -> None:
+    code, _, _ = run("solve", "weston_option_a", "--out", str(tmp_path), "--quiet", "--time-limit", "20")
+    assert code == 0
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"extends: {LIBRARY / 'weston_option_a.yaml'}\ntravel: {{mode: teleport}}\n")
+    code, _, err = run("solve", str(bad), "--out", str(tmp_path))
+    assert code == 2 and "travel.mode" in err
+    after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p != bad}
+    assert {p: t for p, t in before.items() if p != bad} == after
+
+
+@pytest.mark.slow
+def test_infeasible_scenario_exits_3_and_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "tiny_budget.yaml"
+    path.write_text(f"extends: {LIBRARY / 'weston_option_a.yaml'}\nname: tiny_budget\nbudget: {{annual: 100000}}\n")
+    code, out, _ = run("solve", str(path), "--out", str(tmp_path), "--json")
+    assert code == 3
+    summary = json.loads(out)
+    assert summary["status"] == "infeasible"
+    assert "short by £440,000" in summary["message"]  # exactly 3 hubs x £180,000 = £540,000
+    folder = Path(summary["run_folder"])
+    assert (folder / "report.html").exists() and (folder / "violations.csv").exists()
+
+
+@pytest.mark.slow
+def test_compare_writes_side_by_side_kpis_and_difference(tmp_path: Path) -> None:
+    code, out, err = run("compare", "weston_option_a", "weston_option_b", "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    folder = Path(result["run_folder"])
+    table = pd.read_csv(folder / "comparison.csv", index_col=0)
+    assert {"weston_option_a", "weston_option_b"} <= set(table.columns)
+    assert (folder / "difference_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    hubs = [p["kpis"]["hubs_open"] for p in result["plans"]]
+    assert hubs == [3, 2]
+    assert (folder / "weston_option_a" / "summary.json").exists()
+
+
+@pytest.mark.slow
+def test_frontier_is_monotone_in_cost_and_access(tmp_path: Path) -> None:
+    code, out, err = run(
+        "frontier",
+        "weston_option_b",
+        "--budget",
+        "400000",
+        "--budget",
+        "700000",
+        "--budget",
+        "1000000",
+        "--out",
+        str(tmp_path),
+        "--json",
+        "--time-limit",
+        "20",
+    )
+    assert code == 0, err
+    points = json.loads(out)["points"]
+    assert [p["budget"] for p in points] == [400000, 700000, 1000000]
+    solved = [p for p in points if p["status"] in ("optimal", "time_limit")]
+    assert len(solved) == 3
+    assert all(p["total_cost"] <= p["budget"] + 1e-6 for p in solved)
+    objectives = [p["objective"] for p in solved]
+    assert objectives[0] >= objectives[1] * 0.99 >= objectives[2] * 0.98
+    folder = Path(json.loads(out)["run_folder"])
+    assert (folder / "frontier.csv").exists() and (folder / "frontier.png").exists()

@@ -1,0 +1,51 @@
+"""Every scenario in the library solves on the real BNSSG dataset, and every plan passes the invariants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner.api import solve_inputs
+from planner.inputs import build_inputs
+from planner.invariants import plan_violations
+from planner.scenario import load_scenario
+from planner.solver import SolveStatus
+
+LIBRARY = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted(LIBRARY.glob("*.yaml")), ids=lambda p: p.stem)
+def test_library_scenario_solves_with_sound_plan(path: Path, bnssg: object) -> None:
+    sc = load_scenario(path)
+    # Whole-BNSSG scenarios get a shorter limit here: the test is about soundness, the benchmark about speed.
+    sc = sc.with_changes({"solver": {"time_limit": min(sc.solver.time_limit, 25.0)}})
+    inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
+    plan = solve_inputs(inp)
+    assert plan.status in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT), plan.message
+    assert plan.gap is not None
+    assert plan_violations(plan, inp) == []
+    k = plan.kpis
+    assert 0.0 <= k["evening_gap_share"] <= 1.0
+    assert k["hubs_open"] >= len(set(inp.zones["locality"])) * sc.hubs.min_per_locality
+    assert set(inp.zones["locality"]) == {row["locality"] for row in k["by_locality"]}
+
+
+@pytest.mark.slow
+def test_time_limited_solve_returns_best_plan_and_gap(bnssg: object) -> None:
+    sc = load_scenario(LIBRARY / "default.yaml").with_changes({"solver": {"time_limit": 3.0, "mip_rel_gap": 0.0}})
+    inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
+    plan = solve_inputs(inp)
+    assert plan.status is SolveStatus.TIME_LIMIT
+    assert plan.gap is not None and plan.gap > 0
+    assert "stopped at the time limit" in plan.message
+    assert plan_violations(plan, inp) == []
+
+
+@pytest.mark.slow
+def test_growth_2040_needs_more_than_2024(bnssg: object) -> None:
+    base = load_scenario(LIBRARY / "default.yaml")
+    d24 = build_inputs(bnssg, base).zones  # type: ignore[arg-type]
+    d40 = build_inputs(bnssg, load_scenario(LIBRARY / "growth_2040.yaml")).zones  # type: ignore[arg-type]
+    assert d40["complex_people"].sum() == pytest.approx(1.5 * d24["complex_people"].sum(), rel=1e-6)

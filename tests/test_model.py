@@ -1,0 +1,177 @@
+"""The planning model: known answers, invariants on solved plans, infeasibility messages, formulation snapshot."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from toy import tiny_inputs
+
+from planner.api import solve_inputs
+from planner.errors import ModelInputError
+from planner.inputs import build_inputs
+from planner.invariants import plan_violations
+from planner.model import build_model
+from planner.scenario import Scenario
+from planner.solver import SolveStatus
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def tiny_scenario(**changes: object) -> Scenario:
+    base = {
+        "name": "tiny",
+        "hubs": {"fixed_cost": 100.0, "evening_cost": 0.0, "capacity_day": 100, "capacity_evening": 100},
+        "popups": {"enabled": False},
+        "mdt": {"enabled": False},
+        "budget": {"annual": 100.0},
+        "solver": {"mip_rel_gap": 0.0},
+    }
+    return Scenario(name="tiny").with_changes(base).with_changes(changes)
+
+
+def test_known_answer_one_hub_minimises_travel() -> None:
+    # Budget buys one hub. S1: 10*5 + 4*5 + 6*30 = 250; S2: 10*20 + 4*20 + 6*10 = 340.
+    sc = tiny_scenario()
+    plan = solve_inputs(tiny_inputs(sc))
+    assert plan.status is SolveStatus.OPTIMAL
+    assert plan.objective == pytest.approx(250.0)
+    assert list(plan.sites.index[plan.sites["hub_open"]]) == ["gp:S1"]
+    assert plan.sites.at["gp:S1", "hub_evening"]
+
+
+def test_known_answer_travel_limit_changes_the_choice() -> None:
+    # With a 25-minute limit B cannot reach S1: S1 costs 50 + 20 + 6*120 = 790, S2 costs 340.
+    sc = tiny_scenario(travel={"max_minutes": 25})
+    plan = solve_inputs(tiny_inputs(sc, max_minutes=25))
+    assert plan.objective == pytest.approx(340.0)
+    assert list(plan.sites.index[plan.sites["hub_open"]]) == ["gp:S2"]
+    assert plan.kpis["unmet_share"] == pytest.approx(0.0)
+
+
+def test_known_answer_two_hubs_when_affordable() -> None:
+    # Both hubs: A uses S1 (50 + 20), B uses S2 (60) = 130.
+    plan = solve_inputs(tiny_inputs(tiny_scenario(budget={"annual": 200.0})))
+    assert plan.objective == pytest.approx(130.0)
+    assert plan.kpis["hubs_open"] == 2
+    assert plan.kpis["mean_minutes"] == pytest.approx(130.0 / 20.0)
+
+
+def test_capacity_splits_demand_between_hubs() -> None:
+    # Daytime capacity 8: A's 10 daytime contacts need both hubs (8 at S1, 2 at S2).
+    sc = tiny_scenario(budget={"annual": 200.0}, hubs={"capacity_day": 8})
+    plan = solve_inputs(tiny_inputs(sc))
+    a = plan.allocation
+    day_a = a[(a["zone_code"] == "A") & (a["service"] == "hub_day")].set_index("site_id")["contacts"]
+    assert day_a["gp:S1"] == pytest.approx(8.0)
+    assert day_a["gp:S2"] == pytest.approx(2.0)
+    # B's 6 contacts: S2 has 6 left after A's 2, so all 6 fit there.
+    assert plan.objective == pytest.approx(8 * 5 + 2 * 20 + 4 * 5 + 6 * 10)
+
+
+def test_evening_gap_when_evening_opening_is_unaffordable() -> None:
+    sc = tiny_scenario(hubs={"evening_cost": 50.0})
+    plan = solve_inputs(tiny_inputs(sc))
+    assert plan.kpis["evening_gap_contacts"] == pytest.approx(4.0)
+    assert plan.kpis["evening_gap_share"] == pytest.approx(1.0)
+    assert plan.objective == pytest.approx(10 * 5 + 6 * 30 + 4 * 240)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"budget": {"annual": 900_000}},
+        {"budget": {"annual": 2_000_000}, "weights": {"equity": 1.0}},
+        {"budget": {"annual": 3_000_000}, "popups": {"enabled": False}},
+        {"budget": {"annual": None}, "hubs": {"exact_hubs": 3}},
+        {"budget": {"annual": 1_500_000}, "sites": {"fixed_open": ["hospital:h"], "closed": ["gp:A"]}},
+        {"budget": {"annual": 2_500_000}, "travel": {"mode": "car", "max_minutes": 12}, "demand": {"year": 2040}},
+        {"budget": {"annual": 2_500_000}, "popups": {"slots": ["saturday"]}, "mdt": {"workforce": {"diabetes": 1}}},
+    ],
+    ids=["tight", "equity", "no-popups", "exact-3", "fixed-closed", "car-2040", "saturday-only"],
+)
+def test_invariants_hold_on_every_toy_plan(toy: object, changes: dict[str, object]) -> None:
+    sc = Scenario(name="toy").with_changes(changes)
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    plan = solve_inputs(inp)
+    assert plan.has_solution, plan.message
+    assert plan_violations(plan, inp) == []
+    assert plan.gap is not None and plan.gap <= sc.solver.mip_rel_gap + 1e-9
+
+
+def test_more_budget_never_worsens_access(toy: object) -> None:
+    objectives = []
+    for budget in (800_000, 1_600_000, 2_400_000):
+        sc = Scenario(name="toy").with_changes({"budget": {"annual": budget}, "solver": {"mip_rel_gap": 0.0}})
+        objectives.append(solve_inputs(build_inputs(toy, sc)).objective)  # type: ignore[arg-type]
+    assert objectives[0] >= objectives[1] >= objectives[2]
+
+
+def test_budget_below_core_hubs_is_caught_before_solving(toy: object) -> None:
+    sc = Scenario(name="toy").with_changes({"budget": {"annual": 200_000}})
+    plan = solve_inputs(build_inputs(toy, sc))  # type: ignore[arg-type]
+    assert plan.status is SolveStatus.INFEASIBLE
+    assert "budget £200,000 a year is below £360,000" in plan.message
+    assert "short by £160,000" in plan.message
+    assert plan.violations[0]["requirement"] == "budget"
+    assert plan.violations[0]["shortfall"] == pytest.approx(160_000)
+
+
+def test_locality_without_hub_candidates_is_named(toy: object) -> None:
+    closed = ["gp:A", "gp:B", "library:l"]  # every hub candidate in the west (South Bristol) half
+    sc = Scenario(name="toy").with_changes({"sites": {"closed": closed}})
+    plan = solve_inputs(build_inputs(toy, sc))  # type: ignore[arg-type]
+    assert plan.status is SolveStatus.INFEASIBLE
+    assert "locality 'South Bristol' needs 1 core hub(s) but has only 0" in plan.message
+
+
+def test_infeasible_solve_says_which_requirement_and_by_how_much() -> None:
+    # Full coverage within 25 minutes needs S2 (B cannot reach S1) and S1 is fixed open: two hubs, budget for one.
+    sc = tiny_scenario(
+        travel={"max_minutes": 25},
+        requirements={"full_coverage": True},
+        sites={"fixed_open": ["gp:S1"]},
+        budget={"annual": 150.0},
+    )
+    plan = solve_inputs(tiny_inputs(sc, max_minutes=25))
+    assert plan.status is SolveStatus.INFEASIBLE
+    assert plan.violations, plan.message
+    found = {v["requirement"]: v for v in plan.violations}
+    # Two repairs: £50 more budget (open both hubs), or leave B's 6 daytime contacts unserved.
+    assert found["budget"]["shortfall"] == pytest.approx(50.0)
+    assert found["coverage_day"]["shortfall"] == pytest.approx(6.0)
+    assert "£50 short" in plan.message
+    assert "6.0 daytime contacts a week cannot be served within 25 minutes" in plan.message
+
+
+def test_unknown_site_id_is_a_clear_error(toy: object) -> None:
+    sc = Scenario(name="toy").with_changes({"sites": {"fixed_open": ["gp:NOPE"]}})
+    with pytest.raises(ModelInputError, match=r"field 'sites.fixed_open': unknown site id 'gp:NOPE'"):
+        build_inputs(toy, sc)  # type: ignore[arg-type]
+
+
+def test_unknown_locality_is_a_clear_error(toy: object) -> None:
+    sc = Scenario(name="toy").with_changes({"localities": ["Atlantis"]})
+    with pytest.raises(ModelInputError, match=r"field 'localities': unknown locality 'Atlantis'"):
+        build_inputs(toy, sc)  # type: ignore[arg-type]
+
+
+def test_formulation_snapshot(tmp_path: Path) -> None:
+    """The LP of a fixed tiny instance matches the stored one; set UPDATE_SNAPSHOTS=1 to accept a deliberate change."""
+    sc = tiny_scenario(
+        popups={"enabled": True},
+        mdt={"enabled": True},
+        requirements={"full_evening_coverage": True},
+        hubs={"max_hubs": 2},
+    )
+    inp = tiny_inputs(sc)
+    m = build_model(inp)  # type: ignore[arg-type]
+    path = tmp_path / "tiny.lp"
+    m.write(str(path), io_options={"symbolic_solver_labels": True})
+    text = path.read_text()
+    stored = SNAPSHOTS / "tiny_model.lp"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not stored.exists():
+        stored.parent.mkdir(exist_ok=True)
+        stored.write_text(text)
+    assert text == stored.read_text(), "formulation changed: review the diff, then rerun with UPDATE_SNAPSHOTS=1"

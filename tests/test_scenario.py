@@ -1,0 +1,121 @@
+"""Scenario files: validation, composition by extends/overrides, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner.errors import ScenarioError
+from planner.scenario import Scenario, load_scenario, scenario_overrides
+
+LIBRARY = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("path", sorted(LIBRARY.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_library_scenario_validates_and_states_its_question(path: Path) -> None:
+    sc = load_scenario(path)
+    assert sc.name == path.stem
+    assert len(sc.question) > 20
+
+
+def test_library_composes_base_and_named_overrides() -> None:
+    base = load_scenario(LIBRARY / "default.yaml")
+    growth = load_scenario(LIBRARY / "growth_2040.yaml")
+    cut = load_scenario(LIBRARY / "budget_cut.yaml")
+    assert growth.demand.year == 2040 and base.demand.year == 2024
+    assert cut.budget.annual == pytest.approx(0.8 * base.budget.annual)
+    b = load_scenario(LIBRARY / "weston_option_b.yaml")
+    assert b.localities == ("Weston, Worle and Villages",)
+    assert b.hubs.exact_hubs == 2 and b.popups.enabled
+    assert b.budget.annual == load_scenario(LIBRARY / "weston_option_a.yaml").budget.annual
+    assert "year_2040" in scenario_overrides(LIBRARY / "budget_cut.yaml")
+
+
+def test_apply_on_the_command_line_stacks_after_the_file(tmp_path: Path) -> None:
+    sc = load_scenario(LIBRARY / "default.yaml", apply=["year_2040", "budget_cut_20"])
+    assert sc.demand.year == 2040
+    assert sc.budget.annual == 2_400_000
+
+
+def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "typo.yaml", "budget:\n  anual: 100\n")
+    with pytest.raises(ScenarioError, match=r"typo\.yaml: unknown key 'budget\.anual'"):
+        load_scenario(path)
+
+
+def test_bad_value_names_field_and_value(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", "travel:\n  mode: bicycle\n")
+    with pytest.raises(ScenarioError, match=r"bad\.yaml: field 'travel\.mode' \(value 'bicycle'\)"):
+        load_scenario(path)
+
+
+def test_negative_budget_is_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "neg.yaml", "budget:\n  annual: -5\n")
+    with pytest.raises(ScenarioError, match=r"field 'budget\.annual' \(value -5\)"):
+        load_scenario(path)
+
+
+def test_unknown_specialty_is_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, "spec.yaml", "mdt:\n  workforce: {dermatology: 2}\n")
+    with pytest.raises(ScenarioError, match="unknown specialty 'dermatology'"):
+        load_scenario(path)
+
+
+def test_popups_only_in_evening_slots(tmp_path: Path) -> None:
+    path = write(tmp_path, "slots.yaml", "popups:\n  slots: [weekday_day]\n")
+    with pytest.raises(ScenarioError, match="pop-ups run only in"):
+        load_scenario(path)
+
+
+def test_site_both_fixed_open_and_closed(tmp_path: Path) -> None:
+    path = write(tmp_path, "both.yaml", "sites:\n  fixed_open: ['gp:L81004']\n  closed: ['gp:L81004']\n")
+    with pytest.raises(ScenarioError, match="'gp:L81004' is both fixed open and closed"):
+        load_scenario(path)
+
+
+def test_unknown_override_lists_the_known_ones(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", "overrides:\n  cheap: {budget: {annual: 1}}\n")
+    path = write(tmp_path, "child.yaml", "extends: base.yaml\napply: [dear]\n")
+    with pytest.raises(ScenarioError, match=r"no such override \(cheap\)"):
+        load_scenario(path)
+
+
+def test_extends_cycle_is_reported(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", "extends: b.yaml\n")
+    write(tmp_path, "b.yaml", "extends: a.yaml\n")
+    with pytest.raises(ScenarioError, match="makes a cycle"):
+        load_scenario(tmp_path / "a.yaml")
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="scenario file not found"):
+        load_scenario(tmp_path / "nope.yaml")
+    path = write(tmp_path, "broken.yaml", "budget: [1, 2\n")
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario(path)
+    path = write(tmp_path, "list.yaml", "- 1\n- 2\n")
+    with pytest.raises(ScenarioError, match="must be a mapping"):
+        load_scenario(path)
+
+
+def test_scenarios_are_frozen_and_changes_are_validated() -> None:
+    sc = Scenario()
+    with pytest.raises(Exception, match="frozen"):
+        sc.budget.annual = 1.0  # type: ignore[misc]
+    changed = sc.with_changes({"budget": {"annual": 1_000_000}})
+    assert changed.budget.annual == 1_000_000 and sc.budget.annual != 1_000_000
+    with pytest.raises(ScenarioError, match=r"unknown key 'hubs\.colour'"):
+        sc.with_changes({"hubs": {"colour": "red"}})
+
+
+def test_relative_extra_sites_file_is_resolved_against_the_scenario(tmp_path: Path) -> None:
+    path = write(tmp_path, "extra.yaml", "sites:\n  extra_file: my_sites.csv\n")
+    sc = load_scenario(path)
+    assert sc.sites.extra_file == str((tmp_path / "my_sites.csv").resolve())
