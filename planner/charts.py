@@ -107,12 +107,16 @@ def zone_map(
     fig, ax, geo = _base(zones_geo, plan)
     geo = geo.assign(value=values.reindex(geo.index))
     cmap = "cividis_r" if measure != "imd_decile" else "cividis"
-    geo.plot(column="value", ax=ax, cmap=cmap, legend=True, linewidth=0.1, edgecolor="white",
+    finite = geo["value"].dropna()
+    vmin = 0.0 if measure.endswith("share") or measure == "demand" else None
+    vmax = max(float(finite.max()), 0.01) if measure.endswith("share") and len(finite) else None
+    geo.plot(column="value", ax=ax, cmap=cmap, legend=True, linewidth=0.1, edgecolor="white", vmin=vmin, vmax=vmax,
              missing_kwds={"color": "#dddddd", "label": "no service in reach"},
              legend_kwds={"label": MEASURES.get(measure, measure), "shrink": 0.6})  # fmt: skip
     _outline_localities(ax, geo)
     handles = _draw_sites(ax, plan)
-    ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True, title="Sites", title_fontsize=8)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8, frameon=False,
+              title="Sites", title_fontsize=8)  # fmt: skip
     ax.set_title(title or MEASURES.get(measure, measure), fontsize=11)
     return _png(fig)
 
