@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+
+import pyomo.environ as pyo
 
 from geodata.dataset import Dataset, load_dataset
 from planner.checks import Violation, check_inputs
+from planner.heuristic import rounding_start
 from planner.inputs import ModelInputs, build_inputs
 from planner.kpis import compute_kpis
 from planner.model import build_model, model_size
 from planner.plan import Plan, extract_allocation, extract_costs, extract_sites, extract_zones
 from planner.scenario import Scenario, load_scenario
-from planner.solver import SolverSettings, SolveStatus, solve_pyomo
+from planner.solver import SolverSettings, SolveStatus, relative_gap, solve_pyomo
 
 Progress = Callable[[str], None]
 
@@ -28,6 +32,26 @@ def _noop(_: str) -> None:
 def _settings(scenario: Scenario) -> SolverSettings:
     s = scenario.solver
     return SolverSettings(time_limit=s.time_limit, mip_rel_gap=s.mip_rel_gap, threads=s.threads)
+
+
+WARM_START_MIN_ZONES = 150
+"""Scenarios with more zones than this get the heuristic warm start (locality-sized ones solve fast without)."""
+
+
+def copy_solution(source: pyo.ConcreteModel, target: pyo.ConcreteModel) -> None:
+    """Set ``target``'s variables to ``source``'s solution by name and index (0 where ``source`` has no such
+    variable), rounding integers, so that ``target`` can be warm-started from it."""
+    for var in target.component_data_objects(pyo.Var, descend_into=True):
+        if not var.fixed:
+            var.set_value(0.0, skip_validation=True)
+    for comp in source.component_objects(pyo.Var, active=True):
+        twin = target.find_component(comp.name)
+        if twin is None:
+            continue
+        for index, var in comp.items():
+            if index in twin and not twin[index].fixed and var.value is not None:
+                value = round(var.value) if var.is_integer() or var.is_binary() else max(var.value, 0.0)
+                twin[index].set_value(value, skip_validation=True)
 
 
 def _violation_dicts(violations: list[Violation]) -> tuple[dict[str, object], ...]:
@@ -152,8 +176,24 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
     m = build_model(inp)
     build_seconds = time.perf_counter() - began
     size = {**inp.size(), **model_size(m)}
+    settings = _settings(sc)
+    warm_seconds = 0.0
+    warm = False
+    if sc.solver.warm_start and len(inp.zones) > WARM_START_MIN_ZONES:
+        # HiGHS alone spends most of a minute in the root node of the full BNSSG model and finds poor incumbents
+        # there, so an LP-rounding plan is given to it as a MIP start; the bound and gap reported are still HiGHS's.
+        progress("warm start: rounding the LP relaxation")
+        began = time.perf_counter()
+        share = sc.solver.warm_start_share * sc.solver.time_limit
+        start = rounding_start(inp, time_limit=share / 2, lp_time_limit=share / 2)
+        if start is not None:
+            copy_solution(start, m)
+            warm = True
+        warm_seconds = time.perf_counter() - began
+        settings = replace(settings, time_limit=max(sc.solver.time_limit - warm_seconds, 1.0))
     progress(f"solving with HiGHS (time limit {sc.solver.time_limit:g} s, gap {sc.solver.mip_rel_gap:g})")
-    outcome = solve_pyomo(m, _settings(sc))
+    outcome = solve_pyomo(m, settings, warm_start=warm)
+    outcome = replace(outcome, solve_seconds=outcome.solve_seconds + warm_seconds)
     if outcome.status is SolveStatus.INFEASIBLE:
         progress("infeasible: measuring which requirement cannot be met")
         found = diagnose_infeasible(inp)
@@ -185,6 +225,16 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
             solve_seconds=outcome.solve_seconds,
             size=size,
         )
+    if warm and outcome.status.has_solution and outcome.objective is not None:
+        # HiGHS 1.16 can report the optimum's objective yet return the start's values when presolve is on
+        # (seen on the classic models); the plan read back must carry its own objective and gap.
+        actual = float(pyo.value(m.objective))
+        if abs(actual - outcome.objective) > 1e-6 * max(1.0, abs(actual)):
+            gap = relative_gap(actual, outcome.bound)
+            status = outcome.status
+            if status is SolveStatus.OPTIMAL and (gap is None or gap > sc.solver.mip_rel_gap):
+                status = SolveStatus.TIME_LIMIT
+            outcome = replace(outcome, objective=actual, gap=gap, status=status)
     progress("reading the plan")
     alloc = extract_allocation(m, inp)
     sites = extract_sites(m, inp, alloc)
@@ -193,8 +243,8 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
     kpis = compute_kpis(zones, alloc, sites, sc.travel.thresholds)
     message = "optimal within the requested gap"
     if outcome.status is SolveStatus.TIME_LIMIT:
-        gap = "unknown" if outcome.gap is None else f"{outcome.gap:.2%}"
-        message = f"stopped at the time limit of {sc.solver.time_limit:g} s; best plan returned, gap {gap}"
+        gap_text = "unknown" if outcome.gap is None else f"{outcome.gap:.2%}"
+        message = f"stopped at the time limit of {sc.solver.time_limit:g} s; best plan returned, gap {gap_text}"
     return Plan(
         scenario_name=sc.name,
         status=outcome.status,

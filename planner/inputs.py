@@ -107,7 +107,9 @@ def _select_sites(dataset: Dataset, scenario: Scenario, localities: set[str]) ->
     return out
 
 
-def _select_arcs(travel: pd.DataFrame, sites: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+def select_arcs(travel: pd.DataFrame, sites: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Usable zone-site pairs: each zone's ``nearest_hubs`` hub candidates and ``nearest_popups`` pop-up venues
+    within the travel limit (plus every fixed-open hub in reach)."""
     limit = scenario.travel.max_minutes
     t = travel.loc[travel["site_id"].isin(sites.index)].copy()
     t = t.join(sites[["is_hub", "is_popup", "is_mdt", "fixed_open"]], on="site_id")
@@ -187,5 +189,5 @@ def build_inputs(dataset: Dataset, scenario: Scenario) -> ModelInputs:
     ].rename(columns={f"{mode}_day": "minutes_day", f"{mode}_evening": "minutes_evening"})
     travel = travel.astype({"minutes_day": np.float64, "minutes_evening": np.float64})
     travel["minutes_evening"] = travel["minutes_evening"] * scenario.travel.evening_factor
-    arcs = _select_arcs(travel, sites, scenario)
+    arcs = select_arcs(travel, sites, scenario)
     return ModelInputs(scenario=scenario, zones=zones, sites=sites, arcs=arcs, travel=travel.reset_index(drop=True))

@@ -285,7 +285,7 @@ def solve_matrix(
     )
 
 
-def solve_pyomo(model: Any, settings: SolverSettings | None = None) -> SolverOutcome:
+def solve_pyomo(model: Any, settings: SolverSettings | None = None, *, warm_start: bool = False) -> SolverOutcome:
     """Solve a Pyomo model with HiGHS through Pyomo's persistent ``appsi`` interface.
 
     The solution is loaded into the model's variables only when a feasible one exists, so a caller
@@ -297,6 +297,8 @@ def solve_pyomo(model: Any, settings: SolverSettings | None = None) -> SolverOut
         A Pyomo ``ConcreteModel`` with one active objective.
     settings
         Solver options; defaults to :class:`SolverSettings`.
+    warm_start
+        Pass the variables' current values to HiGHS as a MIP start (a feasible start gives an incumbent at once).
 
     Returns
     -------
@@ -309,6 +311,7 @@ def solve_pyomo(model: Any, settings: SolverSettings | None = None) -> SolverOut
     settings = settings or SolverSettings()
     opt = Highs()
     opt.config.load_solution = False
+    opt.config.warmstart = warm_start
     opt.config.stream_solver = settings.verbose
     opt.config.time_limit = float(settings.time_limit)
     opt.config.mip_gap = float(settings.mip_rel_gap)

@@ -49,3 +49,21 @@ def test_growth_2040_needs_more_than_2024(bnssg: object) -> None:
     d24 = build_inputs(bnssg, base).zones  # type: ignore[arg-type]
     d40 = build_inputs(bnssg, load_scenario(LIBRARY / "growth_2040.yaml")).zones  # type: ignore[arg-type]
     assert d40["complex_people"].sum() == pytest.approx(1.5 * d24["complex_people"].sum(), rel=1e-6)
+
+
+@pytest.mark.slow
+def test_warm_start_gives_a_better_bnssg_plan_than_highs_alone(bnssg: object) -> None:
+    base = load_scenario(LIBRARY / "default.yaml")
+    plans = {}
+    for warm in (False, True):
+        sc = base.with_changes({"solver": {"time_limit": 40.0, "warm_start": warm}})
+        inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
+        plans[warm] = solve_inputs(inp)
+        assert plans[warm].has_solution
+        assert plan_violations(plans[warm], inp) == []
+    cold, warm_plan = plans[False], plans[True]
+    assert warm_plan.objective is not None and cold.objective is not None
+    assert warm_plan.objective <= cold.objective + 1e-6
+    # The gap is proven against the same model's bound, so a better incumbent shows as a smaller gap.
+    assert warm_plan.gap is not None and warm_plan.gap < 0.25
+    assert warm_plan.kpis["evening_gap_share"] < 0.2

@@ -175,3 +175,36 @@ def test_formulation_snapshot(tmp_path: Path) -> None:
         stored.parent.mkdir(exist_ok=True)
         stored.write_text(text)
     assert text == stored.read_text(), "formulation changed: review the diff, then rerun with UPDATE_SNAPSHOTS=1"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"budget": {"annual": 1_200_000}},
+        {"budget": {"annual": 2_500_000}, "popups": {"slots": ["saturday"]}, "mdt": {"workforce": {"diabetes": 1}}},
+        {"budget": {"annual": None}, "hubs": {"exact_hubs": 3}},
+    ],
+    ids=["tight", "saturday-only", "exact-3"],
+)
+def test_rounding_heuristic_gives_a_feasible_start_no_better_than_optimal(toy: object, changes: dict) -> None:
+    import pyomo.environ as pyo
+
+    from planner.api import copy_solution
+    from planner.heuristic import rounding_start
+
+    sc = Scenario(name="toy").with_changes({**changes, "solver": {"mip_rel_gap": 0.0}})
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    start = rounding_start(inp)
+    assert start is not None
+    m = build_model(inp)
+    copy_solution(start, m)
+    for var in m.component_data_objects(pyo.Var):
+        if var.is_integer() or var.is_binary():
+            assert var.value == round(var.value), var.name
+    for con in m.component_data_objects(pyo.Constraint, active=True):
+        body = pyo.value(con.body)
+        assert con.lower is None or body >= pyo.value(con.lower) - 1e-6, con.name
+        assert con.upper is None or body <= pyo.value(con.upper) + 1e-6, con.name
+    optimum = solve_inputs(inp).objective
+    assert optimum is not None
+    assert pyo.value(m.objective) >= optimum - 1e-6

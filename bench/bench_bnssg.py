@@ -1,0 +1,118 @@
+"""Benchmark: the planning model on the real BNSSG dataset, whole-area and locality-sized scenarios.
+
+For each scenario: model size, input preparation, Pyomo build and HiGHS solve seconds, the proven gap and the
+share of the total spent building; several runs, medians reported. Writes ``bench/results/bnssg.json`` and prints a
+markdown table.
+
+Run: ``python -m bench.bench_bnssg [--runs 3] [--scenarios default weston_option_b ...] [--time-limit 60]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from geodata.dataset import load_dataset
+from planner.api import solve_inputs
+from planner.inputs import build_inputs
+from planner.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).parent / "results" / "bnssg.json"
+DEFAULT_SCENARIOS = ["default", "weston_option_b", "weston_option_a", "south_bristol_pioneer"]
+
+
+def run_case(name: str, runs: int, time_limit: float | None) -> dict[str, Any]:
+    """Solve one library scenario ``runs`` times; medians of each timing, the last run's size and gap."""
+    dataset = load_dataset()
+    scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+    if time_limit is not None:
+        scenario = scenario.with_changes({"solver": {"time_limit": time_limit}})
+    rows: list[dict[str, Any]] = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        inp = build_inputs(dataset, scenario)
+        prepared = time.perf_counter() - began
+        plan = solve_inputs(inp)
+        total = time.perf_counter() - began
+        rows.append(
+            {
+                "inputs_seconds": prepared,
+                "build_seconds": plan.build_seconds,
+                "solve_seconds": plan.solve_seconds,
+                "total_seconds": total,
+                "gap": plan.gap,
+                "status": str(plan.status),
+                "objective": plan.objective,
+                "bound": plan.bound,
+            }
+        )
+    med = {k: statistics.median(r[k] for r in rows) for k in ("inputs_seconds", "build_seconds", "solve_seconds",
+                                                                "total_seconds")}  # fmt: skip
+    gaps = [r["gap"] for r in rows if r["gap"] is not None]
+    return {
+        "scenario": name,
+        "zones": plan.size.get("zones"),
+        "size": plan.size,
+        "runs": runs,
+        "time_limit": scenario.solver.time_limit,
+        "mip_rel_gap": scenario.solver.mip_rel_gap,
+        **{f"median_{k}": round(v, 3) for k, v in med.items()},
+        "median_gap": round(statistics.median(gaps), 5) if gaps else None,
+        "build_share": round((med["inputs_seconds"] + med["build_seconds"]) / med["total_seconds"], 3),
+        "statuses": sorted({r["status"] for r in rows}),
+        "objective": rows[-1]["objective"],
+        "bound": rows[-1]["bound"],
+        "kpis": {
+            k: plan.kpis.get(k)
+            for k in (
+                "hubs_open",
+                "evening_hubs",
+                "popup_sessions_per_week",
+                "mean_minutes",
+                "evening_gap_share",
+                "unmet_share",
+            )
+        },
+    }
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    """The results as a markdown table."""
+    lines = [
+        "| scenario | zones | variables (binary/integer) | constraints | inputs s | build s | solve s | total s "
+        "| build share | gap | status |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        s = r["size"]
+        gap = "–" if r["median_gap"] is None else f"{100 * r['median_gap']:.2f}%"
+        lines.append(
+            f"| {r['scenario']} | {r['zones']} | {s.get('variables')} ({s.get('binary')}/{s.get('integer')}) "
+            f"| {s.get('constraints')} | {r['median_inputs_seconds']:.2f} | {r['median_build_seconds']:.2f} "
+            f"| {r['median_solve_seconds']:.2f} | {r['median_total_seconds']:.2f} | {100 * r['build_share']:.0f}% "
+            f"| {gap} | {', '.join(r['statuses'])} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run the cases, write ``bench/results/bnssg.json`` and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scenarios", nargs="+", default=DEFAULT_SCENARIOS)
+    parser.add_argument("--time-limit", type=float, default=None, help="override every scenario's time limit")
+    args = parser.parse_args(argv)
+    results = [run_case(name, args.runs, args.time_limit) for name in args.scenarios]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"cases": results}, indent=1, default=str) + "\n")
+    print(markdown(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()
