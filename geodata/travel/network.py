@@ -1,0 +1,171 @@
+"""Car times on a real road network (osmnx): load or download the graph, then all zone-site times at once.
+
+:func:`network_times` snaps zones and sites to their nearest graph nodes, builds one CSR matrix of edge travel times
+(the fastest of parallel edges) and runs a single multi-source :func:`scipy.sparse.csgraph.dijkstra` over the unique
+zone nodes, in batches (memory: batch x nodes floats). The straight-line distance from each point to its node is
+added at an access speed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from geodata.errors import NetworkError
+from geodata.travel.transit import min_csr
+
+FILE_SUFFIXES = (".osm", ".xml", ".graphml")
+FALLBACK_SPEED_KPH = 30.0
+"""Speed of edges whose highway type has no maxspeed anywhere in the graph (osmnx ``fallback``)."""
+ACCESS_SPEED_KPH = 20.0
+"""Default speed from a zone or site to its nearest node: local streets, parking and walking together (assumption)."""
+BATCH = 64
+"""Sources per dijkstra call (bounds memory to BATCH x nodes float64)."""
+
+
+def _looks_like_file(network: Path | str) -> bool:
+    if isinstance(network, Path):
+        return True
+    text = str(network)
+    return text.lower().endswith(FILE_SUFFIXES) or Path(text).exists()
+
+
+def load_network(network: Path | str, *, network_type: str = "drive") -> nx.MultiDiGraph:
+    """A drivable road graph with ``speed_kph`` and ``travel_time`` (seconds) on every edge.
+
+    Parameters
+    ----------
+    network
+        A local ``.osm`` (OSM XML) or ``.graphml`` file, or a place name (for example ``"Clevedon, UK"``) downloaded
+        through osmnx (Nominatim + Overpass, as configured in ``osmnx.settings``) where there is internet.
+    network_type
+        osmnx network type for downloads.
+
+    Raises
+    ------
+    NetworkError
+        The file is missing or unreadable, or the download failed, naming the file or place.
+    """
+    import osmnx as ox
+
+    if _looks_like_file(network):
+        path = Path(network)
+        if not path.is_file():
+            raise NetworkError(f"{path}: road network file not found (expected a .osm or .graphml file)")
+        try:
+            if path.suffix.lower() == ".graphml":
+                graph = ox.load_graphml(path)
+            else:
+                graph = ox.graph_from_xml(path, retain_all=True)
+        except Exception as exc:  # osmnx/lxml raise many types for a bad file
+            raise NetworkError(f"{path}: not a readable road network ({type(exc).__name__}: {exc})") from None
+    else:
+        try:
+            graph = ox.graph_from_place(str(network), network_type=network_type)
+        except Exception as exc:  # network, geocoding and empty-result errors
+            raise NetworkError(
+                f"{network!r}: could not download a road network ({type(exc).__name__}: {exc})"
+            ) from None
+    if graph.number_of_nodes() == 0 or graph.number_of_edges() == 0:
+        raise NetworkError(f"{network}: the road network has no edges")
+    graph = ox.routing.add_edge_speeds(graph, fallback=FALLBACK_SPEED_KPH)
+    graph = ox.routing.add_edge_travel_times(graph)
+    return graph
+
+
+def _snap(graph: nx.MultiDiGraph, lonlat: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
+    """Nearest node of each point and the straight-line metres to it."""
+    import osmnx as ox
+
+    try:
+        nodes, dist = ox.distance.nearest_nodes(graph, lonlat[:, 0], lonlat[:, 1], return_dist=True)
+        return np.asarray(nodes), np.asarray(dist, float)
+    except ImportError:  # unprojected graph without scikit-learn: local equirectangular metres
+        ids = np.array(list(graph.nodes))
+        xy = np.array([[graph.nodes[n]["x"], graph.nodes[n]["y"]] for n in ids], float)
+        lat0 = math.radians(float(np.mean(xy[:, 1])))
+        scale = np.array([111_320.0 * math.cos(lat0), 110_574.0])
+        d, pos = cKDTree(xy * scale).query(lonlat * scale)
+        return ids[pos], np.asarray(d, float)
+
+
+def graph_csr(graph: nx.MultiDiGraph, weight: str = "travel_time") -> tuple[Any, dict[Any, int]]:
+    """The graph as a CSR matrix of ``weight`` (fastest parallel edge) and the node -> row index map."""
+    index = {node: i for i, node in enumerate(graph.nodes)}
+    m = graph.number_of_edges()
+    rows = np.empty(m, np.int64)
+    cols = np.empty(m, np.int64)
+    w = np.empty(m, np.float64)
+    for k, (u, v, t) in enumerate(graph.edges(data=weight)):
+        rows[k] = index[u]
+        cols[k] = index[v]
+        w[k] = np.inf if t is None else float(t)
+    ok = np.isfinite(w)
+    return min_csr(rows[ok], cols[ok], w[ok], len(index)), index
+
+
+def network_times(
+    graph: nx.MultiDiGraph,
+    zone_lonlat: npt.NDArray[np.float64],
+    site_lonlat: npt.NDArray[np.float64],
+    *,
+    access_speed_kmh: float = ACCESS_SPEED_KPH,
+    weight: str = "travel_time",
+    progress: bool = False,
+) -> npt.NDArray[np.float64]:
+    """Minutes from every zone to every site over the road graph.
+
+    Parameters
+    ----------
+    graph
+        From :func:`load_network` (edges carry ``travel_time`` in seconds; nodes ``x`` = lon, ``y`` = lat).
+    zone_lonlat, site_lonlat
+        (n, 2) and (m, 2) WGS84 longitude/latitude.
+    access_speed_kmh
+        Speed over the straight line from a point to its nearest node (added at both ends).
+    weight
+        Edge attribute with seconds.
+    progress
+        Show a progress bar over source batches.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, m) minutes; inf where the site's node cannot be reached from the zone's node.
+    """
+    zone_lonlat = np.asarray(zone_lonlat, float).reshape(-1, 2)
+    site_lonlat = np.asarray(site_lonlat, float).reshape(-1, 2)
+    out = np.full((len(zone_lonlat), len(site_lonlat)), np.inf)
+    if len(zone_lonlat) == 0 or len(site_lonlat) == 0:
+        return out
+    if graph.number_of_nodes() == 0:
+        raise NetworkError("the road network has no nodes")
+    csr, index = graph_csr(graph, weight)
+    z_nodes, z_dist = _snap(graph, zone_lonlat)
+    s_nodes, s_dist = _snap(graph, site_lonlat)
+    z_idx = np.array([index[n] for n in z_nodes], np.int64)
+    s_idx = np.array([index[n] for n in s_nodes], np.int64)
+    sources, z_pos = np.unique(z_idx, return_inverse=True)
+    seconds = np.empty((len(sources), len(s_idx)))
+    batches = np.array_split(np.arange(len(sources)), max(1, math.ceil(len(sources) / BATCH)))
+    iterator: Any = batches
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(batches, desc="road network", unit="batch")
+    for b in iterator:
+        if len(b):
+            seconds[b] = dijkstra(csr, directed=True, indices=sources[b])[:, s_idx]
+    per_minute = access_speed_kmh * 1000.0 / 60.0
+    out = seconds[z_pos] / 60.0 + (z_dist / per_minute)[:, None] + (s_dist / per_minute)[None, :]
+    return out
+
+
+__all__ = ["load_network", "network_times"]

@@ -1,0 +1,182 @@
+"""Road-network car times (osmnx + one multi-source csgraph dijkstra), offline on a hand-written .osm fixture."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pytest
+
+ox = pytest.importorskip("osmnx")
+
+from geodata.errors import NetworkError  # noqa: E402
+from geodata.travel.network import load_network, network_times  # noqa: E402
+
+FIXTURE = Path(__file__).parent / "fixtures" / "tiny_grid.osm"
+# Grid of 5 x 5 nodes (id 1000 + 10 row + column) from (-2.6, 51.45), 0.003 deg lon x 0.002 deg lat apart;
+# columns are 30 mph primary roads, rows 20 mph residential streets; nodes 2001-2002 are a detached lane.
+LON0, LAT0, DLON, DLAT = -2.6, 51.45, 0.003, 0.002
+MPH = 1.609344
+
+
+def node_lonlat(i: int, j: int) -> tuple[float, float]:
+    return LON0 + i * DLON, LAT0 + j * DLAT
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle metres with osmnx's earth radius."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_009 * math.asin(math.sqrt(a))
+
+
+@pytest.fixture(scope="module")
+def graph() -> Any:
+    return load_network(FIXTURE)
+
+
+def test_hand_calculation_along_a_primary_road(graph: Any) -> None:
+    # Column 0 from row 1 to row 3: two 30 mph segments; points exactly on nodes, so no access time.
+    a, b = node_lonlat(0, 1), node_lonlat(0, 3)
+    metres = haversine_m(*a, *node_lonlat(0, 2)) + haversine_m(*node_lonlat(0, 2), *b)
+    expected = metres / (30 * MPH * 1000 / 60)
+    got = network_times(graph, np.array([a]), np.array([b]))
+    assert got.shape == (1, 1)
+    assert got[0, 0] == pytest.approx(expected, rel=1e-4)
+    assert got[0, 0] == pytest.approx(2 * 222.39 / (30 * MPH * 1000 / 60), rel=1e-3)  # 0.553 minutes
+
+
+def test_multi_source_matches_networkx_per_pair(graph: Any) -> None:
+    rng = np.random.default_rng(3)
+    zones = np.column_stack([rng.uniform(LON0, LON0 + 4 * DLON, 9), rng.uniform(LAT0, LAT0 + 4 * DLAT, 9)])
+    sites = np.column_stack([rng.uniform(LON0, LON0 + 4 * DLON, 7), rng.uniform(LAT0, LAT0 + 4 * DLAT, 7)])
+    got = network_times(graph, zones, sites, access_speed_kmh=20.0)
+    zn, zd = ox.distance.nearest_nodes(graph, zones[:, 0], zones[:, 1], return_dist=True)
+    sn, sd = ox.distance.nearest_nodes(graph, sites[:, 0], sites[:, 1], return_dist=True)
+    per_min = 20.0 * 1000 / 60
+    for i, z in enumerate(zn):
+        lengths = nx.single_source_dijkstra_path_length(graph, z, weight="travel_time")
+        for j, s in enumerate(sn):
+            pair = nx.shortest_path_length(graph, z, s, weight="travel_time")
+            assert lengths[s] == pytest.approx(pair)
+            assert got[i, j] == pytest.approx(pair / 60 + zd[i] / per_min + sd[j] / per_min, abs=1e-9)
+
+
+def test_unreachable_site_is_inf_and_access_time_added(graph: Any) -> None:
+    detached = (LON0 + 4 * DLON + 0.015, LAT0)
+    near = (LON0 + 2 * DLON + 0.0005, LAT0 + 2 * DLAT)  # 35 m east of the centre node
+    got = network_times(graph, np.array([node_lonlat(2, 2)]), np.array([detached, near]), access_speed_kmh=6.0)
+    assert np.isinf(got[0, 0])
+    metres = haversine_m(*node_lonlat(2, 2), *near)
+    assert got[0, 1] == pytest.approx(metres / 100.0, rel=1e-3)  # 6 km/h = 100 m/min, snapped to the same node
+
+
+def test_graphml_round_trip(graph: Any, tmp_path: Path) -> None:
+    path = tmp_path / "grid.graphml"
+    ox.save_graphml(graph, path)
+    again = load_network(path)
+    pts = np.array([node_lonlat(0, 0), node_lonlat(4, 4), node_lonlat(1, 3)])
+    np.testing.assert_allclose(network_times(again, pts, pts), network_times(graph, pts, pts), rtol=1e-9)
+
+
+def test_missing_and_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(NetworkError, match=r"missing\.osm: road network file not found"):
+        load_network(tmp_path / "missing.osm")
+    with pytest.raises(NetworkError, match=r"nowhere\.graphml: road network file not found"):
+        load_network(str(tmp_path / "nowhere.graphml"))
+    bad = tmp_path / "bad.osm"
+    bad.write_text("<osm><node id='1' lat='x'", encoding="utf-8")
+    with pytest.raises(NetworkError, match=r"bad\.osm: not a readable road network"):
+        load_network(bad)
+
+
+def _overpass_json() -> dict[str, Any]:
+    root = ET.parse(FIXTURE).getroot()
+    elements: list[dict[str, Any]] = []
+    for n in root.iter("node"):
+        elements.append({"type": "node", "id": int(n.get("id", 0)), "lat": float(n.get("lat", 0)),
+                         "lon": float(n.get("lon", 0))})  # fmt: skip
+    for w in root.iter("way"):
+        elements.append(
+            {
+                "type": "way",
+                "id": int(w.get("id", 0)),
+                "nodes": [int(nd.get("ref", 0)) for nd in w.iter("nd")],
+                "tags": {t.get("k"): t.get("v") for t in w.iter("tag")},
+            }
+        )
+    return {"version": 0.6, "generator": "test", "elements": elements}
+
+
+@pytest.fixture
+def fake_osm_servers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """A local HTTP server answering like Nominatim (search) and Overpass (interpreter)."""
+    seen: list[str] = []
+    west, south, east, north = LON0 - 0.002, LAT0 - 0.002, LON0 + 4 * DLON + 0.02, LAT0 + 4 * DLAT + 0.002
+    polygon = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    nominatim = [
+        {
+            "place_id": 1, "osm_type": "relation", "osm_id": 1, "lat": str(LAT0), "lon": str(LON0),
+            "class": "boundary", "type": "administrative", "display_name": "Tiny Grid, Testshire", "importance": 0.5,
+            "place_rank": 16, "addresstype": "city", "name": "Tiny Grid",
+            "boundingbox": [str(south), str(north), str(west), str(east)],
+            "geojson": {"type": "Polygon", "coordinates": [polygon]},
+        }
+    ]  # fmt: skip
+    overpass = _overpass_json()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, payload: object) -> None:
+            body = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            seen.append("GET " + self.path.split("?")[0])
+            self._send(nominatim if self.path.startswith("/search") else overpass)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append("POST " + self.path)
+            self._send(overpass)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setattr(ox.settings, "overpass_url", base + "/api")
+    monkeypatch.setattr(ox.settings, "nominatim_url", base + "/")
+    monkeypatch.setattr(ox.settings, "use_cache", False)
+    monkeypatch.setattr(ox.settings, "overpass_rate_limit", False)
+    monkeypatch.setattr(ox.settings, "requests_timeout", 10)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_place_download_through_osmnx(fake_osm_servers: list[str], graph: Any) -> None:
+    downloaded = load_network("Tiny Grid, Testshire")
+    assert "GET /search" in fake_osm_servers and "POST /api/interpreter" in fake_osm_servers
+    assert downloaded.number_of_nodes() >= 20
+    pts = np.array([node_lonlat(0, 1), node_lonlat(3, 4), node_lonlat(4, 0)])
+    np.testing.assert_allclose(network_times(downloaded, pts, pts), network_times(graph, pts, pts), rtol=1e-9)
+    # and the lower-level point download path hits the same Overpass server
+    g2 = ox.graph_from_point((LAT0 + 2 * DLAT, LON0 + 2 * DLON), dist=300, network_type="drive", simplify=False)
+    assert g2.number_of_nodes() > 0
