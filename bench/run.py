@@ -25,9 +25,9 @@ BEGIN, END = "<!-- BEGIN GENERATED -->", "<!-- END GENERATED -->"
 PACKAGES = ["pyomo", "highspy", "spopt", "pulp", "networkx", "scipy", "numpy", "osmnx", "geopandas", "pandas"]
 
 CASES: dict[str, tuple[str, list[str], list[str]]] = {
-    "bnssg": ("The planning model on the real BNSSG dataset", [], ["--runs", "1", "--time-limit", "30"]),
-    "classic": ("Classic p-median: OR-Library and against spopt", [], ["--quick"]),
-    "travel": ("Travel-time matrices: multi-source csgraph against networkx", [], ["--quick"]),
+    "bnssg": ("The planning model on the real BNSSG dataset", ["--runs", "3"], ["--runs", "1", "--time-limit", "30"]),
+    "classic": ("Classic p-median: OR-Library and against spopt", ["--repeats", "3"], ["--quick"]),
+    "travel": ("Travel-time matrices: multi-source csgraph against networkx", ["--runs", "3"], ["--runs", "1"]),
 }
 """Benchmark module -> (title, full-run arguments, quick-run arguments)."""
 
