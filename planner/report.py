@@ -112,7 +112,7 @@ def _status_box(plan: Plan) -> str:
     if plan.has_solution:
         gap = _fmt(plan.gap, "pct")
         return (f"<div class='warn'><b>Stopped at the time limit.</b> This is the best plan found; it is proven to be "
-                f"within {gap} of the best possible. {html.escape(plan.message)}</div>")  # fmt: skip
+                f"within {gap} of the best possible.</div>")  # fmt: skip
     items = (
         "".join(f"<li>{html.escape(str(v.get('message', v)))}</li>" for v in plan.violations)
         or f"<li>{html.escape(plan.message)}</li>"
