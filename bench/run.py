@@ -62,7 +62,13 @@ def run_case(module: str, args: list[str]) -> str:
     )
     if proc.returncode != 0:
         return f"**failed** (exit {proc.returncode}):\n\n```\n{proc.stderr[-2000:]}\n```"
-    return proc.stdout.strip()
+    # Keep the tables and summaries; drop per-instance progress lines and the HiGHS banner.
+    keep = [
+        line
+        for line in proc.stdout.splitlines()
+        if not line.startswith(("  ", "Running HiGHS", "Includes third-party", "results written"))
+    ]
+    return "\n".join(keep).strip()
 
 
 def main(argv: list[str] | None = None) -> None:
