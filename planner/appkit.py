@@ -29,7 +29,7 @@ from geodata.dataset import Dataset, load_dataset
 from geodata.errors import PlannerError
 from planner.charts import MEASURES
 from planner.plan import Plan
-from planner.report import HEADLINE, comparison_table, headline
+from planner.report import HEADLINE, comparison_table, format_indicator, headline
 from planner.scenario import EVENING_SLOTS, SPECIALTIES, Scenario, load_scenario
 from planner.solver import SolveStatus
 
@@ -829,22 +829,7 @@ def headline_cards(plan: Plan) -> list[tuple[str, str]]:
         ("Demand unserved", "unmet_share", "pct"),
         ("Annual cost", "total_cost", "money"),
     ]
-    return [(label, format_value(h.get(key), kind)) for label, key, kind in cards]
-
-
-def format_value(value: Any, kind: str) -> str:
-    """Format an indicator for display (``pct``, ``money``, ``int``, ``num`` or ``text``)."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "–"
-    if kind == "pct":
-        return f"{100 * float(value):.1f}%"
-    if kind == "money":
-        return f"£{float(value):,.0f}"
-    if kind == "int":
-        return f"{int(value):,}"
-    if kind == "num":
-        return f"{float(value):,.1f}"
-    return str(value)
+    return [(label, format_indicator(h.get(key), kind)) for label, key, kind in cards]
 
 
 def comparison_display(plan_a: Plan, plan_b: Plan, name_a: str, name_b: str) -> pd.DataFrame:
@@ -863,12 +848,12 @@ def comparison_display(plan_a: Plan, plan_b: Plan, name_a: str, name_b: str) -> 
                 if v is None or (isinstance(v, float) and not np.isfinite(v)):
                     shown.at[label, col] = "–"
                 else:
-                    txt = format_value(abs(float(v)), "num" if kind == "int" else kind)
+                    txt = format_indicator(abs(float(v)), "num" if kind == "int" else kind)
                     if kind == "int":
                         txt = f"{abs(float(v)):,.0f}"
                     shown.at[label, col] = ("+" if float(v) > 0 else "−" if float(v) < 0 else "±") + txt
             else:
-                shown.at[label, col] = format_value(v, kind) if col != diff_col else "–"
+                shown.at[label, col] = format_indicator(v, kind) if col != diff_col else "–"
     shown.columns = [name_a, name_b, "B − A"]
     return shown
 

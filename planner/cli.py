@@ -95,14 +95,16 @@ def _load_dataset(path: Path | None) -> Any:
 
 
 def _kpi_table(plans: list[Plan], names: list[str]) -> Table:
+    from planner.report import format_indicator, headline  # matplotlib: imported only when a table is printed
+
     table = Table(title="Key indicators", show_lines=False)
     table.add_column("indicator")
     for n in names:
         table.add_column(n, justify="right")
     rows: list[tuple[str, str, str]] = [
-        ("status", "status", ""),
+        ("status", "status", "text"),
         ("gap", "gap", "pct"),
-        ("annual cost (£)", "cost", "money"),
+        ("annual cost", "total_cost", "money"),
         ("hubs open", "hubs_open", "int"),
         ("evening hubs", "evening_hubs", "int"),
         ("pop-up sessions / week", "popup_sessions_per_week", "int"),
@@ -113,30 +115,9 @@ def _kpi_table(plans: list[Plan], names: list[str]) -> Table:
         ("evening gap (people)", "evening_gap_people", "num"),
         ("unmet (share)", "unmet_share", "pct"),
     ]
-    for label, key, fmt in rows:
-        cells = []
-        for p in plans:
-            if key == "status":
-                v: Any = str(p.status)
-            elif key == "gap":
-                v = p.gap
-            elif key == "cost":
-                v = p.costs.get("total")
-            else:
-                v = p.kpis.get(key)
-            if v is None:
-                cells.append("–")
-            elif fmt == "pct":
-                cells.append(f"{v:.1%}")
-            elif fmt == "money":
-                cells.append(f"{v:,.0f}")
-            elif fmt == "int":
-                cells.append(f"{int(v)}")
-            elif fmt == "num":
-                cells.append(f"{v:,.1f}")
-            else:
-                cells.append(str(v))
-        table.add_row(label, *cells)
+    heads = [headline(p) for p in plans]
+    for label, key, kind in rows:
+        table.add_row(label, *(format_indicator(h.get(key), kind) for h in heads))
     return table
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,8 +67,12 @@ def _b64(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
 
 
-def _fmt(value: Any, kind: str) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+def format_indicator(value: Any, kind: str) -> str:
+    """Format an indicator for display: ``pct`` (a share), ``money`` (pounds), ``int``, ``num`` or ``text``.
+
+    Missing and non-finite values show as a dash. The result is plain text (escape it for HTML).
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if kind == "pct":
         return f"{100 * float(value):.1f}%"
@@ -77,7 +82,7 @@ def _fmt(value: Any, kind: str) -> str:
         return f"{int(value):,}"
     if kind == "num":
         return f"{float(value):,.1f}"
-    return html.escape(str(value))
+    return str(value)
 
 
 def headline(plan: Plan) -> dict[str, Any]:
@@ -110,7 +115,7 @@ def _status_box(plan: Plan) -> str:
     if plan.status == "optimal":
         return ""
     if plan.has_solution:
-        gap = _fmt(plan.gap, "pct")
+        gap = format_indicator(plan.gap, "pct")
         return (f"<div class='warn'><b>Stopped at the time limit.</b> This is the best plan found; it is proven to be "
                 f"within {gap} of the best possible.</div>")  # fmt: skip
     items = (
@@ -135,7 +140,7 @@ def _kpi_cards(plan: Plan) -> str:
     return (
         "<div class='kpis'>"
         + "".join(
-            f"<div class='kpi'><b>{_fmt(h.get(k), f)}</b><span>{html.escape(label)}</span></div>"
+            f"<div class='kpi'><b>{format_indicator(h.get(k), f)}</b><span>{html.escape(label)}</span></div>"
             for k, label, f in cards
         )
         + "</div>"
@@ -262,7 +267,7 @@ def render_comparison(plans: Sequence[Plan], zones_geo: gpd.GeoDataFrame, *, nam
     for label in shown.index:
         for col in shown.columns:
             shown.at[label, col] = (
-                _fmt(table.at[label, col], kinds[label]) if kinds[label] != "text" else table.at[label, col]
+                format_indicator(table.at[label, col], kinds[label]) if kinds[label] != "text" else table.at[label, col]
             )
     title = "Comparison: " + " vs ".join(names)
     parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Indicators</h2>", shown.to_html(border=0, escape=True)]
@@ -296,5 +301,13 @@ def render_frontier(frontier: pd.DataFrame, name: str) -> str:
     return _page(title, "".join(parts))
 
 
-__all__ = ["HEADLINE", "MEASURES", "comparison_table", "headline", "render_comparison", "render_frontier",
-           "render_report"]  # fmt: skip
+__all__ = [
+    "HEADLINE",
+    "MEASURES",
+    "comparison_table",
+    "format_indicator",
+    "headline",
+    "render_comparison",
+    "render_frontier",
+    "render_report",
+]
