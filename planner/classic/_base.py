@@ -439,6 +439,49 @@ class LocationModel:
         """Number of candidate sites (columns)."""
         return int(self.cost.shape[1])
 
+    def result(
+        self,
+        status: SolveStatus,
+        *,
+        objective: float | None,
+        bound: float | None,
+        gap: float | None,
+        open_sites: IntArray,
+        assignment: IntArray,
+        assigned_cost: FloatArray,
+        build_seconds: float,
+        solve_seconds: float,
+        stats: Mapping[str, Any],
+        covered: BoolArray | None = None,
+        allocation: Any = None,
+        message: str | None = None,
+    ) -> LocationResult:
+        """A :class:`LocationResult` of this model (its kind, labels and weights filled in).
+
+        ``message`` defaults to "proven optimal" or "stopped at the time limit" by ``status``.
+        """
+        if message is None:
+            message = "proven optimal" if status is SolveStatus.OPTIMAL else "stopped at the time limit"
+        return LocationResult(
+            model=self.kind,
+            status=status,
+            objective=objective,
+            bound=bound,
+            gap=gap,
+            open_sites=open_sites,
+            assignment=assignment,
+            assigned_cost=assigned_cost,
+            covered=covered,
+            allocation=allocation,
+            build_seconds=build_seconds,
+            solve_seconds=solve_seconds,
+            message=message,
+            demand_names=self.demand_names,
+            site_names=self.site_names,
+            weights=np.array(self.weights),
+            stats=stats,
+        )
+
     @classmethod
     def from_cost_matrix(cls, *args: Any, **params: Any) -> Self:  # pragma: no cover - overridden
         """Build the model from a cost matrix (each model defines its own parameters)."""
@@ -512,7 +555,6 @@ def nearest_open(cost: FloatArray, open_sites: IntArray) -> tuple[IntArray, Floa
 
 def empty_result(
     model: LocationModel,
-    kind: str,
     status: SolveStatus,
     message: str,
     *,
@@ -523,24 +565,18 @@ def empty_result(
 ) -> LocationResult:
     """A result without a plan (infeasible, error, or stopped before any solution)."""
     n = model.n_demand
-    return LocationResult(
-        model=kind,
-        status=status,
+    return model.result(
+        status,
         objective=None,
         bound=bound,
         gap=None,
         open_sites=np.zeros(0, dtype=np.int64),
         assignment=np.full(n, -1, dtype=np.int64),
         assigned_cost=np.full(n, np.nan),
-        covered=None,
-        allocation=None,
         build_seconds=build_seconds,
         solve_seconds=solve_seconds,
-        message=message,
-        demand_names=model.demand_names,
-        site_names=model.site_names,
-        weights=np.array(model.weights),
         stats=stats or {},
+        message=message,
     )
 
 

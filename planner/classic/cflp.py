@@ -219,7 +219,6 @@ class CFLP(LocationModel):
                 message = "no set of sites can serve every demand point within the capacities (check reachable pairs)"
             return empty_result(
                 self,
-                self.kind,
                 outcome.status,
                 message,
                 build_seconds=build,
@@ -245,24 +244,18 @@ class CFLP(LocationModel):
         bound = outcome.bound
         gap = relative_gap(objective, bound)
         status = outcome.status
-        return LocationResult(
-            model=self.kind,
-            status=status,
+        return self.result(
+            status,
             objective=objective,
             bound=min(bound, objective) if bound is not None else None,
             gap=gap,
             open_sites=np.flatnonzero(open_mask).astype(np.int64),
             assignment=assignment,
             assigned_cost=assigned,
-            covered=None,
-            allocation=allocation,
             build_seconds=build,
             solve_seconds=clock.elapsed() - build,
-            message="proven optimal" if status is SolveStatus.OPTIMAL else "stopped at the time limit",
-            demand_names=self.demand_names,
-            site_names=self.site_names,
-            weights=np.array(self.weights),
             stats=stats,
+            allocation=allocation,
         )
 
 

@@ -199,7 +199,6 @@ class LSCP(LocationModel):
             if outcome.status is SolveStatus.INFEASIBLE or outcome.status is SolveStatus.ERROR:
                 return empty_result(
                     self,
-                    self.kind,
                     outcome.status,
                     outcome.message,
                     build_seconds=build,
@@ -222,24 +221,18 @@ class LSCP(LocationModel):
         bound = min(bound, objective)
         gap = relative_gap(objective, bound)
         status = SolveStatus.OPTIMAL if gap is not None and gap <= 1e-9 else SolveStatus.TIME_LIMIT
-        return LocationResult(
-            model=self.kind,
-            status=status,
+        return self.result(
+            status,
             objective=objective,
             bound=bound,
             gap=gap,
             open_sites=open_sites,
             assignment=assignment,
             assigned_cost=assigned,
-            covered=covered,
-            allocation=None,
             build_seconds=build,
             solve_seconds=solve,
-            message="proven optimal" if status is SolveStatus.OPTIMAL else "stopped at the time limit",
-            demand_names=self.demand_names,
-            site_names=self.site_names,
-            weights=np.array(self.weights),
             stats=stats,
+            covered=covered,
         )
 
 
@@ -358,7 +351,6 @@ class MCLP(LocationModel):
             if outcome.status in (SolveStatus.INFEASIBLE, SolveStatus.ERROR, SolveStatus.UNBOUNDED):
                 return empty_result(
                     self,
-                    self.kind,
                     outcome.status,
                     outcome.message,
                     build_seconds=build,
@@ -377,22 +369,16 @@ class MCLP(LocationModel):
         bound = max(min(outcome.bound, coverable) if outcome.bound is not None else coverable, objective)
         gap = relative_gap(objective, bound)
         optimal = outcome.status is SolveStatus.OPTIMAL or (gap is not None and gap <= mip_rel_gap)
-        return LocationResult(
-            model=self.kind,
-            status=SolveStatus.OPTIMAL if optimal else SolveStatus.TIME_LIMIT,
+        return self.result(
+            SolveStatus.OPTIMAL if optimal else SolveStatus.TIME_LIMIT,
             objective=objective,
             bound=bound,
             gap=gap,
             open_sites=open_sites,
             assignment=assignment,
             assigned_cost=assigned,
-            covered=covered,
-            allocation=None,
             build_seconds=build,
             solve_seconds=clock.elapsed() - build,
-            message="proven optimal" if optimal else "stopped at the time limit",
-            demand_names=self.demand_names,
-            site_names=self.site_names,
-            weights=np.array(self.weights),
             stats={**stats, "covered_share": objective / float(self.weights.sum()) if self.weights.sum() else 1.0},
+            covered=covered,
         )

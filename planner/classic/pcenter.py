@@ -21,17 +21,12 @@ from planner.classic._base import (
     LocationModel,
     LocationResult,
     Stopwatch,
-    as_cost_matrix,
-    as_names,
-    as_predefined,
-    as_vector,
-    check_p,
     check_solve_args,
     nearest_open,
 )
 from planner.classic._matrix import MatrixAssembler
 from planner.classic.coverage import greedy_cover, unique_rows
-from planner.classic.pmedian import check_reachable
+from planner.classic.pmedian import p_model_fields
 from planner.solver import SolverSettings, SolveStatus, relative_gap, solve_matrix
 
 
@@ -103,14 +98,7 @@ class PCenter(LocationModel):
             On malformed inputs, ``p`` outside ``[number of predefined sites, number of sites]``, or a weighted
             demand point that reaches no site.
         """
-        C = as_cost_matrix(cost)
-        n, m = C.shape
-        w = as_vector(weights, n, what="weights", default=1.0)
-        pre = as_predefined(predefined_facilities, m)
-        p = check_p(p_facilities, m, int(pre.sum()))
-        dn = as_names(demand_names, n, what="demand")
-        check_reachable(C, w, dn)
-        return cls(C, w, pre, dn, as_names(site_names, m, what="site"), p)
+        return cls(*p_model_fields(cost, p_facilities, weights, predefined_facilities, demand_names, site_names))
 
     def solve(
         self, time_limit: float = 60.0, *, mip_rel_gap: float = 1e-6, threads: int | None = None, verbose: bool = False
@@ -199,22 +187,15 @@ class PCenter(LocationModel):
         bound = min(bound, objective)
         gap = relative_gap(objective, bound)
         optimal = not stopped  # the bisection closed the bracket (to within the requested gap)
-        return LocationResult(
-            model=self.kind,
-            status=SolveStatus.OPTIMAL if optimal else SolveStatus.TIME_LIMIT,
+        return self.result(
+            SolveStatus.OPTIMAL if optimal else SolveStatus.TIME_LIMIT,
             objective=objective,
             bound=bound,
             gap=gap,
             open_sites=open_sites,
             assignment=assignment,
             assigned_cost=assigned,
-            covered=None,
-            allocation=None,
             build_seconds=build,
             solve_seconds=clock.elapsed() - build,
-            message="proven optimal" if optimal else "stopped at the time limit",
-            demand_names=self.demand_names,
-            site_names=self.site_names,
-            weights=np.array(self.weights),
             stats=stats,
         )

@@ -20,6 +20,7 @@ from typing import Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from planner.classic import _pmedian_core as core
 from planner.classic._base import (
@@ -60,6 +61,25 @@ def check_reachable(cost: FloatArray, weights: FloatArray, names: Any) -> None:
             f"{where('cost', row=names[k])}: this demand point cannot reach any site (every cost is infinite); "
             f"{stranded.size} demand point(s) in all"
         )
+
+
+def p_model_fields(
+    cost: npt.ArrayLike,
+    p_facilities: int,
+    weights: npt.ArrayLike | None,
+    predefined_facilities: npt.ArrayLike | None,
+    demand_names: Any,
+    site_names: Any,
+) -> tuple[FloatArray, FloatArray, BoolArray, pd.Index, pd.Index, int]:
+    """Validated fields of a p-site model (p-median, p-center): cost, weights, predefined mask, names and ``p``."""
+    C = as_cost_matrix(cost)
+    n, m = C.shape
+    w = as_vector(weights, n, what="weights", default=1.0)
+    pre = as_predefined(predefined_facilities, m)
+    p = check_p(p_facilities, m, int(pre.sum()))
+    dn = as_names(demand_names, n, what="demand")
+    check_reachable(C, w, dn)
+    return C, w, pre, dn, as_names(site_names, m, what="site"), p
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,14 +135,7 @@ class PMedian(LocationModel):
             On a malformed matrix (NaN, negative), a weight of the wrong length or sign, ``p`` outside
             ``[number of predefined sites, number of sites]``, or a weighted demand point that reaches no site.
         """
-        C = as_cost_matrix(cost)
-        n, m = C.shape
-        w = as_vector(weights, n, what="weights", default=1.0)
-        pre = as_predefined(predefined_facilities, m)
-        p = check_p(p_facilities, m, int(pre.sum()))
-        dn = as_names(demand_names, n, what="demand")
-        check_reachable(C, w, dn)
-        return cls(C, w, pre, dn, as_names(site_names, m, what="site"), p)
+        return cls(*p_model_fields(cost, p_facilities, weights, predefined_facilities, demand_names, site_names))
 
     def solve(
         self,
@@ -395,7 +408,6 @@ class _PMedianSolve:
     def _result_without_plan(self, status: SolveStatus, message: str) -> LocationResult:
         return empty_result(
             self.model,
-            self.model.kind,
             status,
             message,
             build_seconds=self.build_seconds,
@@ -419,24 +431,18 @@ class _PMedianSolve:
         status = SolveStatus.OPTIMAL if optimal else SolveStatus.TIME_LIMIT
         message = "proven optimal" if optimal else "stopped at the time limit with the best plan found"
         total = self.clock.elapsed()
-        return LocationResult(
-            model=model.kind,
-            status=status,
+        return model.result(
+            status,
             objective=objective,
             bound=float(bound) if math.isfinite(bound) else None,
             gap=gap,
             open_sites=open_sites,
             assignment=assignment,
             assigned_cost=assigned,
-            covered=None,
-            allocation=None,
             build_seconds=self.build_seconds,
             solve_seconds=max(total - self.build_seconds, 0.0),
-            message=message,
-            demand_names=model.demand_names,
-            site_names=model.site_names,
-            weights=np.array(model.weights),
             stats=self.stats,
+            message=message,
         )
 
 
