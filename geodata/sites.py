@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -51,81 +52,43 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
 
 
+def _kind_frame(source_dir: Path, kind: str, ids: pd.Series, names: pd.Series, lon: pd.Series, lat: pd.Series,
+                **extra: Any) -> pd.DataFrame:  # fmt: skip
+    """One source's sites in the common raw layout (``site_id`` is ``<kind>:<id>``)."""
+    return pd.DataFrame(
+        {
+            "site_id": f"{kind}:" + ids.astype(str),
+            "name": names,
+            "kind": kind,
+            "lon": lon,
+            "lat": lat,
+            **extra,
+            "source": source_path(source_dir, kind).name,
+        }
+    )
+
+
 def _raw_sites(source_dir: Path) -> pd.DataFrame:
-    rows: list[pd.DataFrame] = []
     gp = read_table(source_dir, "gp")
     gp = gp.loc[gp["listed_2026_04"].astype(str) != "no"].copy()  # merged or closed by April 2026
-    pcn_code = gp["pcn_code_2026_04"].fillna(gp["pcn_code_2022_01"])
-    pcn_name = gp["pcn_name_2026_04"].fillna(gp["pcn_name_2022_01"])
-    rows.append(
-        pd.DataFrame(
-            {
-                "site_id": "gp:" + gp["practice_code"].astype(str),
-                "name": gp["practice_name"].str.title(),
-                "kind": "gp",
-                "lon": gp["lon"],
-                "lat": gp["lat"],
-                "pcn_code": pcn_code,
-                "pcn_name": pcn_name,
-                "practice_locality": practice_localities(gp).to_numpy(),
-                "source": source_path(source_dir, "gp").name,
-            }
-        )
-    )
     ph = read_table(source_dir, "pharmacy")
-    rows.append(
-        pd.DataFrame(
-            {
-                "site_id": "pharmacy:" + ph["org_code"].astype(str),
-                "name": ph["name"].str.title(),
-                "kind": "pharmacy",
-                "lon": ph["lon"],
-                "lat": ph["lat"],
-                "source": source_path(source_dir, "pharmacy").name,
-            }
-        )
-    )
     lib = read_table(source_dir, "library")
-    rows.append(
-        pd.DataFrame(
-            {
-                "site_id": "library:" + lib["Library name"].map(_slug),
-                "name": lib["Library name"] + " Library",
-                "kind": "library",
-                "lon": lib["lon"],
-                "lat": lib["lat"],
-                "source": source_path(source_dir, "library").name,
-            }
-        )
-    )
     sch = read_table(source_dir, "school")
     sch = sch.loc[sch["inside_bnssg_lsoa21_polygons"].astype(str).str.lower() == "true"]
-    rows.append(
-        pd.DataFrame(
-            {
-                "site_id": "school:" + sch["urn"].astype(str),
-                "name": sch["establishment_name"],
-                "kind": "school",
-                "lon": sch["longitude"],
-                "lat": sch["latitude"],
-                "source": source_path(source_dir, "school").name,
-            }
-        )
-    )
     hosp = read_table(source_dir, "hospital")
     hosp = hosp.loc[~hosp["hospital22_name"].isin(list(EXCLUDED_HOSPITALS))]
-    rows.append(
-        pd.DataFrame(
-            {
-                "site_id": "hospital:" + hosp["hospital22_name"].map(_slug),
-                "name": hosp["hospital22_name"],
-                "kind": "hospital",
-                "lon": hosp["lon"],
-                "lat": hosp["lat"],
-                "source": source_path(source_dir, "hospital").name,
-            }
-        )
-    )
+    rows = [
+        _kind_frame(source_dir, "gp", gp["practice_code"], gp["practice_name"].str.title(), gp["lon"], gp["lat"],
+                    pcn_code=gp["pcn_code_2026_04"].fillna(gp["pcn_code_2022_01"]),
+                    pcn_name=gp["pcn_name_2026_04"].fillna(gp["pcn_name_2022_01"]),
+                    practice_locality=practice_localities(gp).to_numpy()),
+        _kind_frame(source_dir, "pharmacy", ph["org_code"], ph["name"].str.title(), ph["lon"], ph["lat"]),
+        _kind_frame(source_dir, "library", lib["Library name"].map(_slug), lib["Library name"] + " Library",
+                    lib["lon"], lib["lat"]),
+        _kind_frame(source_dir, "school", sch["urn"], sch["establishment_name"], sch["longitude"], sch["latitude"]),
+        _kind_frame(source_dir, "hospital", hosp["hospital22_name"].map(_slug), hosp["hospital22_name"], hosp["lon"],
+                    hosp["lat"]),
+    ]  # fmt: skip
     return pd.concat(rows, ignore_index=True)
 
 
