@@ -6,13 +6,22 @@ the message alone says what to fix. The planner's own errors (``planner.errors``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class PlannerError(Exception):
     """Base class of every error this project raises on purpose."""
 
 
 class DataValidationError(PlannerError, ValueError):
-    """An input table or file is malformed: a missing column, a bad value, a point outside BNSSG."""
+    """An input table or file is malformed: a missing column, a bad value, a point outside BNSSG.
+
+    ``problems`` lists every problem found (one line each) when a file has several bad rows.
+    """
+
+    def __init__(self, message: str, *, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
 
 
 class DataBuildError(PlannerError, RuntimeError):

@@ -156,13 +156,96 @@ def build_sites(source_dir: Path, zones: gpd.GeoDataFrame, *, services: SiteServ
     return gpd.GeoDataFrame(pts[[*SITE_COLUMNS, "geometry"]], geometry="geometry", crs=4326)
 
 
-def _parse_bool(value: object, path: Path, row: int, field: str) -> bool:
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "y"):
-        return True
-    if text in ("0", "false", "no", "n", "", "nan", "none"):
-        return False
-    raise DataValidationError(f"{where(path, row=row, field=field, value=value)}: expected true or false")
+_BOOLS = {
+    **dict.fromkeys(("1", "true", "yes", "y"), True),
+    **dict.fromkeys(("0", "false", "no", "n", "", "nan", "none"), False),
+}
+BOOL_FIELDS = ("can_hub", "can_popup", "can_mdt")
+MAX_LISTED_PROBLEMS = 20
+"""Row problems spelt out in one error message; the rest are counted."""
+
+
+def _kinds(frame: pd.DataFrame) -> pd.Series:
+    if "kind" not in frame:
+        return pd.Series("user", index=frame.index)
+    return frame["kind"].astype(str).str.strip().str.lower().replace({"": "user", "nan": "user"})
+
+
+def row_problems(
+    frame: pd.DataFrame,
+    path: Path | str,
+    zones: gpd.GeoDataFrame,
+    *,
+    existing: pd.Index | None = None,
+    first_row: int = 2,
+) -> list[str]:
+    """Every problem in the rows of a user's sites table, each naming the file, row, field and value.
+
+    Parameters
+    ----------
+    frame
+        The table as text (columns ``site_id, name, lon, lat`` present; optional ``kind`` and ``can_*``).
+    path
+        The file, as named in the messages.
+    zones
+        Zones (a point must fall in BNSSG).
+    existing
+        Site ids already in the dataset.
+    first_row
+        Row number of the first data row (2 for a CSV with its header as row 1).
+
+    Returns
+    -------
+    list of str
+        Row by row: empty or duplicate id, id already used, coordinate not a number, metres where degrees are
+        expected (wrong CRS), unknown kind, a ``can_*`` value that is not true/false; then points outside BNSSG.
+    """
+    problems: list[str] = []
+    ids = frame["site_id"].astype(str).str.strip()
+    lon = pd.to_numeric(frame["lon"], errors="coerce")
+    lat = pd.to_numeric(frame["lat"], errors="coerce")
+    kinds = _kinds(frame)
+    seen: set[str] = set()
+    usable = np.ones(len(frame), dtype=bool)
+    for i in range(len(frame)):
+        row = i + first_row
+        sid = ids.iloc[i]
+        if sid == "":
+            problems.append(f"{where(path, row=row, field='site_id', value='')}: empty id")
+        elif sid in seen:
+            problems.append(f"{where(path, row=row, field='site_id', value=sid)}: duplicate id")
+        elif existing is not None and sid in existing:
+            problems.append(f"{where(path, row=row, field='site_id', value=sid)}: id already used by a dataset site")
+        seen.add(sid)
+        for field, values in (("lon", lon), ("lat", lat)):
+            value = values.iloc[i]
+            if pd.isna(value) or not np.isfinite(value):
+                problems.append(f"{where(path, row=row, field=field, value=frame[field].iloc[i])}: not a number")
+                usable[i] = False
+        if usable[i] and (abs(lon.iloc[i]) > 180 or abs(lat.iloc[i]) > 90):
+            problems.append(
+                f"{where(path, row=row, field='lon', value=frame['lon'].iloc[i])}: coordinates look like metres "
+                "(British National Grid?) but lon/lat in degrees (EPSG:4326) are expected: wrong CRS"
+            )
+            usable[i] = False
+        if kinds.iloc[i] not in KINDS:
+            problems.append(
+                f"{where(path, row=row, field='kind', value=kinds.iloc[i])}: expected one of {', '.join(KINDS)}"
+            )
+        for field in BOOL_FIELDS:
+            if field in frame.columns and str(frame[field].iloc[i]).strip().lower() not in _BOOLS:
+                value = frame[field].iloc[i]
+                problems.append(f"{where(path, row=row, field=field, value=value)}: expected true or false")
+    if usable.any():
+        pts = gpd.GeoDataFrame(
+            index=frame.index[usable], geometry=gpd.points_from_xy(lon[usable], lat[usable]), crs=4326
+        )
+        zone = locate(pts, zones)
+        for idx in zone.index[zone.isna()]:
+            i = int(frame.index.get_loc(idx))
+            value = (float(lon.iloc[i]), float(lat.iloc[i]))
+            problems.append(f"{where(path, row=i + first_row, field='lon/lat', value=value)}: point is outside BNSSG")
+    return problems
 
 
 def read_user_sites(
@@ -192,6 +275,7 @@ def read_user_sites(
     DataValidationError
         Naming the file, row, field and value: empty file, missing column, unparseable coordinate, coordinates that
         look like British National Grid metres in a lon/lat file (wrong CRS), a point outside BNSSG, a duplicate id.
+        Every bad row is reported (:func:`row_problems`; the list is in the error's ``problems``).
     """
     path = Path(path)
     if not path.is_file():
@@ -232,48 +316,16 @@ def read_user_sites(
     for col in ("site_id", "name", "lon", "lat"):
         if col not in frame.columns:
             raise DataValidationError(f"{path}: missing column {col!r} (need site_id, name, lon, lat)")
-    lon = pd.to_numeric(frame["lon"], errors="coerce")
-    lat = pd.to_numeric(frame["lat"], errors="coerce")
-    for field, values in (("lon", lon), ("lat", lat)):
-        bad = values.isna() | ~np.isfinite(values.astype(float))
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataValidationError(
-                f"{where(path, row=i + first_row, field=field, value=frame[field].iloc[i])}: not a number"
-            )
-    if ((lon.abs() > 180) | (lat.abs() > 90)).any():
-        i = int(np.flatnonzero(((lon.abs() > 180) | (lat.abs() > 90)).to_numpy())[0])
-        raise DataValidationError(
-            f"{where(path, row=i + first_row, field='lon', value=frame['lon'].iloc[i])}: coordinates look like metres "
-            "(British National Grid?) but lon/lat in degrees (EPSG:4326) are expected: wrong CRS"
-        )
+    problems = row_problems(frame, path, zones, existing=existing, first_row=first_row)
+    if problems:
+        shown = problems[:MAX_LISTED_PROBLEMS]
+        more = len(problems) - len(shown)
+        summary = "\n".join(shown) + (f"\n... and {more} more problems" if more > 0 else "")
+        raise DataValidationError(summary, problems=problems)
+    lon = pd.to_numeric(frame["lon"]).astype(float)
+    lat = pd.to_numeric(frame["lat"]).astype(float)
     ids = frame["site_id"].astype(str).str.strip()
-    empty = ids == ""
-    if empty.any():
-        i = int(np.flatnonzero(empty.to_numpy())[0])
-        raise DataValidationError(f"{where(path, row=i + first_row, field='site_id', value='')}: empty id")
-    dup = ids.duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataValidationError(f"{where(path, row=i + first_row, field='site_id', value=ids.iloc[i])}: duplicate id")
-    if existing is not None:
-        clash = ids.isin(existing)
-        if clash.any():
-            i = int(np.flatnonzero(clash.to_numpy())[0])
-            raise DataValidationError(
-                f"{where(path, row=i + first_row, field='site_id', value=ids.iloc[i])}: "
-                "id already used by a dataset site"
-            )
-    kind = (
-        frame["kind"].astype(str).str.strip().str.lower() if "kind" in frame else pd.Series("user", index=frame.index)
-    )
-    kind = kind.replace({"": "user", "nan": "user"})
-    bad_kind = ~kind.isin(KINDS)
-    if bad_kind.any():
-        i = int(np.flatnonzero(bad_kind.to_numpy())[0])
-        raise DataValidationError(
-            f"{where(path, row=i + first_row, field='kind', value=kind.iloc[i])}: expected one of {', '.join(KINDS)}"
-        )
+    kind = _kinds(frame)
     pts = gpd.GeoDataFrame(
         {"name": frame["name"].astype(str).to_numpy(), "kind": kind.to_numpy(), "lon": lon.to_numpy(),
          "lat": lat.to_numpy()},
@@ -282,21 +334,14 @@ def read_user_sites(
         crs=4326,
     )  # fmt: skip
     pts["zone_code"] = locate(pts, zones)
-    outside = pts["zone_code"].isna()
-    if outside.any():
-        i = int(np.flatnonzero(outside.to_numpy())[0])
-        raise DataValidationError(
-            f"{where(path, row=i + first_row, field='lon/lat', value=(float(lon.iloc[i]), float(lat.iloc[i])))}: "
-            "point is outside BNSSG"
-        )
     pts["lad_code"] = zones["lad_code"].reindex(pts["zone_code"]).to_numpy()
     pts["locality"] = zones["locality"].reindex(pts["zone_code"]).to_numpy()
     pts["pcn_code"] = None
     pts["pcn_name"] = None
     pts["source"] = path.name
     pts = _with_services(pts, services or SiteServices())
-    for field in ("can_hub", "can_popup", "can_mdt"):
+    for field in BOOL_FIELDS:
         if field in frame.columns:
-            pts[field] = [_parse_bool(v, path, i + first_row, field) for i, v in enumerate(frame[field].to_numpy())]
+            pts[field] = [_BOOLS[str(v).strip().lower()] for v in frame[field].to_numpy()]
     pts["can_mdt"] = pts["can_mdt"] & pts["can_hub"]
     return gpd.GeoDataFrame(pts[[*SITE_COLUMNS, "geometry"]], geometry="geometry", crs=4326)

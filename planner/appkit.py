@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 
 from geodata.dataset import Dataset, load_dataset
-from geodata.errors import PlannerError
+from geodata.errors import DataValidationError, PlannerError
 from planner.charts import MEASURES
 from planner.plan import Plan
 from planner.report import HEADLINE, comparison_table, format_indicator, headline
@@ -682,65 +682,12 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", base) or "sites.csv"
 
 
-def _row_errors(frame: pd.DataFrame, name: str, zones: gpd.GeoDataFrame, existing: pd.Index | None) -> list[str]:
-    """Every row problem of a CSV sites table (all rows, not just the first)."""
-    from geodata.sites import KINDS, locate
-
-    errors: list[str] = []
-    missing = [c for c in ("site_id", "name", "lon", "lat") if c not in frame.columns]
-    if missing:
-        return [f"{name}: missing column {missing[0]!r} (need site_id, name, lon, lat; found "
-                f"{', '.join(map(str, frame.columns)) or 'none'})"]  # fmt: skip
-    ids = frame["site_id"].astype(str).str.strip()
-    lon = pd.to_numeric(frame["lon"], errors="coerce")
-    lat = pd.to_numeric(frame["lat"], errors="coerce")
-    seen: set[str] = set()
-    ok_coords = pd.Series(True, index=frame.index)
-    for i in range(len(frame)):
-        row = i + 2
-        sid = ids.iloc[i]
-        if sid == "":
-            errors.append(f"{name}, row {row}, field 'site_id': empty id")
-        elif sid in seen:
-            errors.append(f"{name}, row {row}, field 'site_id': value {sid!r}: duplicate id")
-        elif existing is not None and sid in existing:
-            errors.append(f"{name}, row {row}, field 'site_id': value {sid!r}: id already used by a dataset site")
-        seen.add(sid)
-        for fld, vals in (("lon", lon), ("lat", lat)):
-            value = vals.iloc[i]
-            if pd.isna(value) or not np.isfinite(value):
-                errors.append(f"{name}, row {row}, field {fld!r}: value {frame[fld].iloc[i]!r}: not a number")
-                ok_coords.iloc[i] = False
-        if ok_coords.iloc[i] and (abs(lon.iloc[i]) > 180 or abs(lat.iloc[i]) > 90):
-            errors.append(
-                f"{name}, row {row}, field 'lon': value {frame['lon'].iloc[i]!r}: coordinates look like metres "
-                "(British National Grid?) but lon/lat in degrees are expected"
-            )
-            ok_coords.iloc[i] = False
-        if "kind" in frame.columns:
-            kind = str(frame["kind"].iloc[i]).strip().lower()
-            if kind not in ("", "nan") and kind not in KINDS:
-                errors.append(f"{name}, row {row}, field 'kind': value {kind!r}: expected one of {', '.join(KINDS)}")
-    good = ok_coords.to_numpy()
-    if good.any():
-        pts = gpd.GeoDataFrame(index=frame.index[good], geometry=gpd.points_from_xy(lon[good], lat[good]), crs=4326)
-        zone = locate(pts, zones)
-        for idx in zone.index[zone.isna()]:
-            i = frame.index.get_loc(idx)
-            errors.append(
-                f"{name}, row {int(i) + 2}, field 'lon/lat': value ({lon.iloc[i]}, {lat.iloc[i]}): point is outside "
-                "BNSSG"
-            )
-    return errors
-
-
 def check_upload(
     name: str, data: bytes, dataset: Dataset | None = None, *, max_bytes: int = MAX_UPLOAD_BYTES
 ) -> UploadCheck:
     """Check an uploaded sites file (CSV or GeoJSON) and read it as extra candidate sites.
 
-    Every row problem of a CSV is listed (row numbers count the header as row 1); a GeoJSON is checked by
-    :func:`geodata.sites.read_user_sites`, which names the first bad feature.
+    Every row problem is listed (:func:`geodata.sites.row_problems`; in a CSV the header is row 1).
 
     Parameters
     ----------
@@ -772,7 +719,6 @@ def check_upload(
     with tempfile.TemporaryDirectory(prefix="bnssg-upload-") as tmp:
         path = Path(tmp) / safe
         path.write_bytes(data)
-        errors: list[str] = []
         if suffix == ".csv" and data.strip():
             try:
                 frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -781,15 +727,13 @@ def check_upload(
             if len(frame) > MAX_UPLOAD_ROWS:
                 too_many = f"{safe}: {len(frame):,} rows; at most {MAX_UPLOAD_ROWS:,} sites can be added at once"
                 return UploadCheck(safe, digest, errors=(too_many,))
-            if frame.empty:
-                return UploadCheck(safe, digest, errors=(f"{safe}: the file has no rows",))
-            errors = _row_errors(frame, safe, ds.zones, ds.sites.index)
-        if errors:
+        try:
+            sites = read_user_sites(path, ds.zones, existing=ds.sites.index)
+        except DataValidationError as exc:
+            errors = [e.replace(str(path), safe) for e in exc.problems]
             more = len(errors) - MAX_ROW_ERRORS
             shown = errors[:MAX_ROW_ERRORS] + ([f"... and {more} more problems"] if more > 0 else [])
             return UploadCheck(safe, digest, errors=tuple(shown))
-        try:
-            sites = read_user_sites(path, ds.zones, existing=ds.sites.index)
         except PlannerError as exc:
             return UploadCheck(safe, digest, errors=(str(exc).replace(str(path), safe),))
         if len(sites) > MAX_UPLOAD_ROWS:

@@ -297,3 +297,17 @@ def test_user_sites_join_the_dataset_with_travel_times(tmp_path: Path) -> None:
         by_zone[loc == "Inner City and East Bristol"].median() < by_zone[loc == "Weston, Worle and Villages"].median()
     )
     assert len(ds.sites) == len(load_dataset().sites)  # the cached default is unchanged
+
+
+def test_every_bad_row_of_a_sites_file_is_listed(tmp_path: Path) -> None:
+    path = tmp_path / "sites.csv"
+    path.write_text(
+        "site_id,name,lon,lat\ngood,Hall,-2.59,51.45\nb,B,west,51.45\ngood,Dup,-2.60,51.46\nfar,Far,-1.25,51.75\n"
+    )
+    with pytest.raises(DataValidationError, match=r"row 3, field 'lon': value 'west'") as info:
+        read_user_sites(path, load_dataset().zones)
+    problems = info.value.problems
+    assert len(problems) == 3
+    assert "row 4, field 'site_id': value 'good'" in problems[1] and "duplicate id" in problems[1]
+    assert "row 5, field 'lon/lat'" in problems[2] and "outside BNSSG" in problems[2]
+    assert not any("row 2" in p for p in problems)
