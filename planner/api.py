@@ -20,7 +20,7 @@ from planner.kpis import compute_kpis
 from planner.model import build_model, model_size
 from planner.plan import Plan, extract_allocation, extract_costs, extract_sites, extract_zones
 from planner.scenario import Scenario, load_scenario
-from planner.solver import SolverSettings, SolveStatus, relative_gap, solve_pyomo
+from planner.solver import SolverSettings, SolveStatus, solve_pyomo
 
 Progress = Callable[[str], None]
 
@@ -131,9 +131,7 @@ def diagnose_infeasible(inp: ModelInputs) -> list[Violation]:
     out: list[Violation] = []
     for family in _families(sc):
         m = build_model(inp, elastic={family})
-        outcome = solve_pyomo(
-            m, SolverSettings(time_limit=settings.time_limit, mip_rel_gap=1e-6, threads=settings.threads)
-        )
+        outcome = solve_pyomo(m, replace(settings, mip_rel_gap=1e-6))
         if not outcome.status.has_solution:
             continue  # relaxing this requirement alone does not help
         totals: dict[str, float] = {}
@@ -225,16 +223,6 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
             solve_seconds=outcome.solve_seconds,
             size=size,
         )
-    if warm and outcome.status.has_solution and outcome.objective is not None:
-        # HiGHS 1.16 can report the optimum's objective yet return the start's values when presolve is on
-        # (seen on the classic models); the plan read back must carry its own objective and gap.
-        actual = float(pyo.value(m.objective))
-        if abs(actual - outcome.objective) > 1e-6 * max(1.0, abs(actual)):
-            gap = relative_gap(actual, outcome.bound)
-            status = outcome.status
-            if status is SolveStatus.OPTIMAL and (gap is None or gap > sc.solver.mip_rel_gap):
-                status = SolveStatus.TIME_LIMIT
-            outcome = replace(outcome, objective=actual, gap=gap, status=status)
     progress("reading the plan")
     alloc = extract_allocation(m, inp)
     sites = extract_sites(m, inp, alloc)

@@ -162,15 +162,6 @@ def write_plan_files(
         (folder / "report.html").write_text(report_html, encoding="utf-8")
 
 
-def render_report_or_none(
-    plan: Plan, scenario: Scenario, zones_geo: gpd.GeoDataFrame, manifest: dict[str, Any] | None
-) -> str:
-    """The HTML report of a plan (see :mod:`planner.report`)."""
-    from planner.report import render_report
-
-    return render_report(plan, scenario, zones_geo, dataset_manifest=manifest)
-
-
 def write_run(
     plan: Plan,
     scenario: Scenario,
@@ -203,6 +194,8 @@ def write_run(
         The run folder: ``summary.json``, ``scenario.yaml``, ``plan.gpkg`` (layers zones, sites, allocation),
         ``zones.geojson``, ``sites.geojson``, ``allocation_lines.geojson``, CSV tables and ``report.html``.
     """
+    from planner.report import render_report  # matplotlib: imported only when a run is written
+
     target = folder if folder is not None else new_run_path(Path(root), scenario.name)
-    html = render_report_or_none(plan, scenario, zones_geo, manifest)
+    html = render_report(plan, scenario, zones_geo, dataset_manifest=manifest)
     return atomic_directory(target, lambda tmp: write_plan_files(tmp, plan, scenario, zones_geo, report_html=html))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -195,6 +195,10 @@ _LIMITS = {
 }
 
 
+def _agrees(achieved: float, reported: float) -> bool:
+    return abs(achieved - reported) <= 1e-6 * max(1.0, abs(reported))
+
+
 def solve_matrix(
     problem: MatrixProblem,
     settings: SolverSettings | None = None,
@@ -202,6 +206,10 @@ def solve_matrix(
     start: npt.NDArray[np.float64] | None = None,
 ) -> SolverOutcome:
     """Solve a :class:`MatrixProblem` with highspy.
+
+    With a MIP start and presolve on, HiGHS 1.16 can report the optimal objective while its solution still holds
+    the start's values (seen on a set-cover MIP solved in presolve). The values returned are therefore checked
+    against the reported objective; if they disagree, the problem is solved again without the start.
 
     Parameters
     ----------
@@ -215,9 +223,22 @@ def solve_matrix(
     Returns
     -------
     SolverOutcome
-        Status, objective, bound, gap, seconds and the incumbent's column values.
+        Status, objective, bound, gap, seconds and the incumbent's column values (which achieve ``objective``).
     """
     settings = settings or SolverSettings()
+    outcome = _solve_matrix_once(problem, settings, start)
+    if start is None or outcome.values is None or outcome.objective is None:
+        return outcome
+    if _agrees(float(problem.c @ outcome.values) + problem.offset, outcome.objective):
+        return outcome
+    retry = replace(settings, time_limit=max(settings.time_limit - outcome.solve_seconds, 0.01))
+    again = _solve_matrix_once(problem, retry, None)
+    return replace(again, solve_seconds=outcome.solve_seconds + again.solve_seconds)
+
+
+def _solve_matrix_once(
+    problem: MatrixProblem, settings: SolverSettings, start: npt.NDArray[np.float64] | None
+) -> SolverOutcome:
     n_rows, n_cols = problem.shape
     A = sp.csc_array(problem.A)
     if A.shape != (n_rows, n_cols):
@@ -305,6 +326,7 @@ def solve_pyomo(model: Any, settings: SolverSettings | None = None, *, warm_star
     SolverOutcome
         Status, objective, bound, gap and seconds (``values`` is ``None``: read the model).
     """
+    import pyomo.environ as pyo
     from pyomo.contrib.appsi.base import TerminationCondition
     from pyomo.contrib.appsi.solvers import Highs
 
@@ -346,6 +368,15 @@ def solve_pyomo(model: Any, settings: SolverSettings | None = None, *, warm_star
         status = SolveStatus.ERROR
     if status.has_solution:
         results.solution_loader.load_vars()
+        if warm_start and objective is not None:
+            # HiGHS 1.16 may report the optimum's objective yet return the start's values (see solve_matrix): the
+            # values loaded are the plan, so the objective and gap must be theirs.
+            achieved = float(pyo.value(next(model.component_data_objects(pyo.Objective, active=True))))
+            if not _agrees(achieved, objective):
+                objective = achieved
+                gap_now = relative_gap(objective, bound)
+                if status is SolveStatus.OPTIMAL and (gap_now is None or gap_now > settings.mip_rel_gap):
+                    status = SolveStatus.TIME_LIMIT
     gap = relative_gap(objective, bound)
     if status is SolveStatus.OPTIMAL and gap is None:
         gap = 0.0

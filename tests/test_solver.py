@@ -129,3 +129,27 @@ def test_pyomo_solution_loaded_only_when_feasible() -> None:
     out = solve_pyomo(m)
     assert out.status is SolveStatus.INFEASIBLE
     assert m.x.value is None
+
+
+def test_stale_start_values_are_never_returned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS 1.16 can report the optimum's objective with the start's values; solve_matrix must re-solve."""
+    import planner.solver as solver
+
+    p = knapsack(30, seed=1)
+    start = np.zeros(30)
+    real = solver._solve_matrix_once
+    calls: list[bool] = []
+
+    def stale_once(problem, settings, start_values):  # type: ignore[no-untyped-def]
+        out = real(problem, settings, start_values)
+        calls.append(start_values is not None)
+        if start_values is not None:  # what the bug looks like: the right objective, the start's values
+            return solver.replace(out, values=np.asarray(start_values, dtype=np.float64))
+        return out
+
+    monkeypatch.setattr(solver, "_solve_matrix_once", stale_once)
+    out = solve_matrix(p, start=start)
+    assert calls == [True, False]
+    assert out.values is not None and out.objective is not None
+    assert float(p.c @ out.values) == pytest.approx(out.objective)
+    assert out.objective > 0

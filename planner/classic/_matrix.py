@@ -7,16 +7,15 @@ the named slices, so a result can say how big each family was and tests can read
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from planner.solver import MatrixProblem, SolverOutcome, SolverSettings, solve_matrix
+from planner.solver import MatrixProblem
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -122,37 +121,3 @@ class MatrixAssembler:
         out = {f"col:{k}": s.stop - s.start for k, s in self.columns.items()}
         out.update({f"row:{k}": s.stop - s.start for k, s in self.rows.items()})
         return out
-
-
-def solve_started(
-    problem: MatrixProblem, settings: SolverSettings, start: npt.NDArray[np.float64] | None
-) -> SolverOutcome:
-    """:func:`~planner.solver.solve_matrix` with a MIP start, guarding against stale solution values.
-
-    With a MIP start and presolve on, HiGHS 1.16 can report the optimal objective while ``getSolution`` still holds
-    the start's column values (seen on a set-cover MIP solved in presolve). The values are therefore checked
-    against the reported objective; if they disagree, the problem is solved again without the start.
-
-    Parameters
-    ----------
-    problem
-        The problem.
-    settings
-        Solver options.
-    start
-        Column values of a feasible plan, or ``None``.
-
-    Returns
-    -------
-    SolverOutcome
-        An outcome whose ``values`` (when present) achieve its ``objective``.
-    """
-    began = time.perf_counter()
-    outcome = solve_matrix(problem, settings, start=start)
-    if start is None or outcome.values is None or outcome.objective is None:
-        return outcome
-    achieved = float(problem.c @ outcome.values) + problem.offset
-    if abs(achieved - outcome.objective) <= 1e-6 * max(1.0, abs(outcome.objective)):
-        return outcome
-    remaining = max(settings.time_limit - (time.perf_counter() - began), 0.01)
-    return solve_matrix(problem, replace(settings, time_limit=remaining), start=None)

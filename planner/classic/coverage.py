@@ -30,9 +30,9 @@ from planner.classic._base import (
     empty_result,
     nearest_open,
 )
-from planner.classic._matrix import MatrixAssembler, solve_started
+from planner.classic._matrix import MatrixAssembler
 from planner.errors import ModelInputError, where
-from planner.solver import MatrixProblem, SolverOutcome, SolverSettings, SolveStatus, relative_gap
+from planner.solver import MatrixProblem, SolverOutcome, SolverSettings, SolveStatus, relative_gap, solve_matrix
 
 
 def unique_rows(mask: BoolArray) -> tuple[BoolArray, IntArray]:
@@ -186,7 +186,7 @@ class LSCP(LocationModel):
         asm.add_rows("cover", rows.shape[0], ii, y.start + jj, 1.0, lower=1.0)
         problem = asm.problem()
         build = clock.elapsed()
-        outcome = solve_started(
+        outcome = solve_matrix(
             problem, _settings(clock, mip_rel_gap, threads, verbose), start=start_open.astype(np.float64)
         )
         stats = {
@@ -340,7 +340,7 @@ class MCLP(LocationModel):
         problem = asm.problem(sense="max", offset=offset)
         start = np.concatenate([start_open.astype(np.float64), rows[:, start_open].any(axis=1).astype(np.float64)])
         build = clock.elapsed()
-        outcome = solve_started(problem, _settings(clock, mip_rel_gap, threads, verbose), start)
+        outcome = solve_matrix(problem, _settings(clock, mip_rel_gap, threads, verbose), start=start)
         stats = {
             "distinct_rows": int(k),
             "greedy_objective": offset + float(w @ rows[:, start_open].any(axis=1)),

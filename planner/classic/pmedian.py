@@ -39,9 +39,9 @@ from planner.classic._base import (
     empty_result,
     nearest_open,
 )
-from planner.classic._matrix import MatrixAssembler, solve_started
+from planner.classic._matrix import MatrixAssembler
 from planner.errors import ModelInputError, where
-from planner.solver import MatrixProblem, SolverOutcome, SolverSettings, SolveStatus, relative_gap
+from planner.solver import MatrixProblem, SolverOutcome, SolverSettings, SolveStatus, relative_gap, solve_matrix
 
 Method = Literal["auto", "lagrangian", "mip", "radius", "classic"]
 METHODS: tuple[str, ...] = ("auto", "lagrangian", "mip", "radius", "classic")
@@ -364,7 +364,7 @@ class _PMedianSolve:
             verbose=bool(self.settings["verbose"]),
         )
         began = time.perf_counter()
-        outcome = solve_started(problem, settings, start)
+        outcome = solve_matrix(problem, settings, start=start)
         rows, cols = problem.shape
         self.stats.update(
             mip_rows=rows,
