@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pyomo.environ as pyo
@@ -81,6 +82,17 @@ def _pick_hubs(m: pyo.ConcreteModel, inp: ModelInputs) -> None:
         m.hub_evening[s].fix(1.0 if s in evening else 0.0)
 
 
+def _take_away(counts: dict[Any, int], lp: dict[Any, float], over: Callable[[], bool]) -> None:
+    """Take sessions away from ``counts`` while ``over()`` holds, those the LP used least (its value per rounded
+    session) first."""
+    order = sorted((k for k in counts if counts[k] > 0), key=lambda k: lp[k] / counts[k])
+    while over() and order:
+        k = order[0]
+        counts[k] -= 1
+        if counts[k] == 0:
+            order.pop(0)
+
+
 def _round_sessions(m: pyo.ConcreteModel, inp: ModelInputs) -> None:
     """Fix pop-up and MDT sessions at rounded LP values, then trim to the workforce and the budget."""
     sc = inp.scenario
@@ -96,28 +108,15 @@ def _round_sessions(m: pyo.ConcreteModel, inp: ModelInputs) -> None:
                 rm[key] -= 1
     budget = sc.budget.annual
     if budget is not None:
-        hubs = sum(m.hub_open[s].value or 0 for s in m.HUBS)
-        evenings = sum(m.hub_evening[s].value or 0 for s in m.HUBS)
-        fixed = sc.hubs.fixed_cost * hubs + sc.hubs.evening_cost * evenings
+        fixed = float(pyo.value(m.cost_hubs + m.cost_evening))  # the hubs are fixed by now
         per_popup = WEEKS_PER_YEAR * sc.popups.cost_per_session
         per_mdt = WEEKS_PER_YEAR * sc.mdt.cost_per_session
 
-        def total() -> float:
-            return fixed + per_popup * sum(rp.values()) + per_mdt * sum(rm.values())
+        def over_budget() -> bool:
+            return fixed + per_popup * sum(rp.values()) + per_mdt * sum(rm.values()) > budget + 1e-6
 
-        # Take away the sessions the LP used least (smallest value per rounded session) until within budget.
-        order = sorted((s for s in rp if rp[s] > 0), key=lambda s: popups[s] / rp[s])
-        while total() > budget + 1e-6 and order:
-            s = order[0]
-            rp[s] -= 1
-            if rp[s] == 0:
-                order.pop(0)
-        morder = sorted((key for key in rm if rm[key] > 0), key=lambda key: mdt[key] / rm[key])
-        while total() > budget + 1e-6 and morder:
-            key = morder[0]
-            rm[key] -= 1
-            if rm[key] == 0:
-                morder.pop(0)
+        _take_away(rp, popups, over_budget)
+        _take_away(rm, mdt, over_budget)
     for s, v in rp.items():
         m.popup_sessions[s].fix(float(v))
     for key, v in rm.items():
