@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +94,13 @@ def budget_frontier(
         If ``steps`` is below 2 or a budget is negative.
     """
     rows: list[dict[str, Any]] = []
+    # Demand, sites and arcs do not depend on the budget: prepare them once, change only the scenario per step.
+    base = build_inputs(dataset, scenario)
     if budgets is None:
         if steps < 2:
             raise ModelInputError(f"frontier: steps must be at least 2, got {steps}")
         progress("frontier: solving without a budget limit to find where more money stops helping")
-        free = scenario.with_changes({"budget": {"annual": None}})
-        inp = build_inputs(dataset, free)
+        inp = replace(base, scenario=scenario.with_changes({"budget": {"annual": None}}))
         top = solve_inputs(inp)
         low = minimum_hubs(inp) * scenario.hubs.fixed_cost
         high = top.costs.get("total", low) if top.has_solution else low
@@ -113,7 +115,7 @@ def budget_frontier(
     for i, level in enumerate(levels, 1):
         progress(f"frontier: budget {i}/{len(levels)}: £{level:,.0f} a year")
         sc = scenario.with_changes({"budget": {"annual": float(level)}})
-        plan = solve_inputs(build_inputs(dataset, sc))
+        plan = solve_inputs(replace(base, scenario=sc))
         rows.append(_point(float(level), plan))
     if rows_top is not None:
         rows.append(rows_top)
