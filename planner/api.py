@@ -14,13 +14,13 @@ import pyomo.environ as pyo
 
 from geodata.dataset import Dataset, load_dataset
 from planner.checks import Violation, check_inputs
-from planner.heuristic import rounding_start
+from planner.heuristic import hub_search_start
 from planner.inputs import ModelInputs, build_inputs
 from planner.kpis import compute_kpis
 from planner.model import build_model, model_size
 from planner.plan import Plan, extract_allocation, extract_costs, extract_sites, extract_zones
 from planner.scenario import Scenario, load_scenario
-from planner.solver import SolverSettings, SolveStatus, solve_pyomo
+from planner.solver import SolverSettings, SolveStatus, relative_gap, solve_pyomo
 
 Progress = Callable[[str], None]
 
@@ -177,21 +177,25 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
     settings = _settings(sc)
     warm_seconds = 0.0
     warm = False
+    lp_bound: float | None = None
     if sc.solver.warm_start and len(inp.zones) > WARM_START_MIN_ZONES:
         # HiGHS alone spends most of a minute in the root node of the full BNSSG model and finds poor incumbents
-        # there, so an LP-rounding plan is given to it as a MIP start; the bound and gap reported are still HiGHS's.
-        progress("warm start: rounding the LP relaxation")
+        # there, so a plan from the hub search is given to it as a MIP start.
+        progress("warm start: searching hub plans scored by the LP relaxation")
         began = time.perf_counter()
-        share = sc.solver.warm_start_share * sc.solver.time_limit
-        start = rounding_start(inp, time_limit=share / 2, lp_time_limit=share / 2)
+        start = hub_search_start(inp, time_limit=sc.solver.warm_start_share * sc.solver.time_limit)
         if start is not None:
-            copy_solution(start, m)
+            copy_solution(start.model, m)
             warm = True
+            lp_bound = start.lp_bound
         warm_seconds = time.perf_counter() - began
         settings = replace(settings, time_limit=max(sc.solver.time_limit - warm_seconds, 1.0))
     progress(f"solving with HiGHS (time limit {sc.solver.time_limit:g} s, gap {sc.solver.mip_rel_gap:g})")
     outcome = solve_pyomo(m, settings, warm_start=warm)
     outcome = replace(outcome, solve_seconds=outcome.solve_seconds + warm_seconds)
+    if lp_bound is not None and outcome.objective is not None and (outcome.bound is None or lp_bound > outcome.bound):
+        # The heuristic's LP relaxation of this same model is a valid bound; HiGHS may stop before its root LP.
+        outcome = replace(outcome, bound=lp_bound, gap=relative_gap(outcome.objective, lp_bound))
     if outcome.status is SolveStatus.INFEASIBLE:
         progress("infeasible: measuring which requirement cannot be met")
         found = diagnose_infeasible(inp)

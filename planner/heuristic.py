@@ -1,24 +1,29 @@
-"""A fast primal heuristic for the planning model: LP relaxation, rounding, LP again.
+"""A warm start for the planning model: the LP relaxation, a search over hub plans, then the sessions.
 
-HiGHS spends most of a minute in the root node of the full BNSSG model before its own heuristics find a good plan
-(see docs/benchmarks.md). This heuristic finds a feasible plan in a few seconds, which is then given to HiGHS as a
-MIP start:
+HiGHS spends most of a minute in the root node of the full BNSSG model and its own heuristics find good plans only
+after that (see docs/benchmarks.md). Once the hubs and their evening opening are fixed, though, the rest (pop-up and
+MDT sessions and who goes where) is small, and its LP relaxation is within a few per cent of its integer optimum. So
+this heuristic searches over hub plans, scoring each by that LP:
 
-1. solve the LP relaxation; open the ``round(sum of hub_open)`` hubs with the largest LP values, keeping a core hub
-   in every locality and any hub-count rule; the same for evening opening among the open hubs;
-2. with those hubs fixed, solve the LP again; round pop-up and MDT sessions to the nearest integer, then take
-   sessions away (least used first) until the budget and the MDT workforce hold;
-3. with every integer decision fixed, solve the LP for the allocation.
+1. solve the LP relaxation of the whole model (its value is also a valid lower bound on the optimum);
+2. start from the hubs the LP likes best: a core hub per locality, the hubs where the LP holds MDT sessions, then
+   the largest LP values up to the whole number of hubs the LP opens; no evening opening;
+3. local search, first improvement: drop or add evening opening, drop a hub, swap a hub for another in its
+   locality, add a hub; each candidate plan is scored by the LP of the model restricted to its hubs (under a second
+   on BNSSG) and must keep every hub rule and the budget;
+4. with the best hub plan fixed, solve the sessions as a MIP for the time left.
 
-Every step keeps the plan feasible, because unmet demand has its own (penalised) variables; only hard coverage
-rules can defeat it, and then the heuristic returns ``None`` and HiGHS starts cold.
+The plan is then given to HiGHS as a MIP start. Every step keeps the plan feasible because unmet demand has its own
+penalised variables; only hard coverage rules can defeat it, and then the heuristic returns ``None``.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyomo.environ as pyo
@@ -28,58 +33,164 @@ from planner.model import build_model
 from planner.scenario import WEEKS_PER_YEAR
 from planner.solver import SolverSettings, solve_pyomo
 
+HubPlan = tuple[frozenset[str], frozenset[str]]
+"""Hubs opened, and those of them opened in the evening."""
 
-def _lp(m: pyo.ConcreteModel, time_limit: float) -> bool:
-    """Solve ``m`` (already relaxed) and load its solution; whether one was found."""
+IMPROVEMENT = 1e-4
+"""Relative improvement of the LP score needed to accept a move (ignores solver noise)."""
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """A feasible plan found by :func:`hub_search_start`.
+
+    Attributes
+    ----------
+    model
+        A solved model of the inputs restricted to the chosen hubs; copy it into the full model with
+        :func:`planner.api.copy_solution`.
+    objective
+        The plan's objective value.
+    lp_bound
+        The LP relaxation value of the whole model: a valid lower bound on its optimum.
+    hubs, evening
+        The hubs opened, and those opened in the evening.
+    evaluations
+        How many hub plans the local search scored.
+    """
+
+    model: pyo.ConcreteModel
+    objective: float
+    lp_bound: float
+    hubs: frozenset[str]
+    evening: frozenset[str]
+    evaluations: int
+
+
+def restrict_to_hubs(
+    inp: ModelInputs, hubs: frozenset[str] | set[str], evening: frozenset[str] | set[str]
+) -> ModelInputs:
+    """The inputs with hub service only at ``hubs`` (evening service only at ``evening``).
+
+    Arcs to other hub candidates are kept where the site is also a pop-up venue, since the model lets pop-up
+    sessions at a site serve every zone with an evening arc to it.
+    """
+    sites = inp.sites.copy()
+    off = sites["is_hub"] & ~sites.index.isin(list(hubs))
+    sites.loc[off, ["is_hub", "is_mdt"]] = False
+    sites = sites.loc[sites["is_hub"] | sites["is_popup"]]
+    arcs = inp.arcs.copy()
+    closed = ~arcs["site_id"].isin(list(hubs))
+    popup_site = arcs["site_id"].map(inp.sites["is_popup"]).fillna(False).astype(bool)
+    no_evening = ~arcs["site_id"].isin(list(evening))
+    arcs.loc[closed, "hub_evening"] = arcs.loc[closed, "hub_evening"] & popup_site[closed]
+    arcs.loc[no_evening & ~popup_site, "hub_evening"] = False
+    arcs.loc[closed, ["hub_day", "mdt"]] = False
+    arcs = arcs.loc[arcs["hub_day"] | arcs["popup"] | arcs["hub_evening"]].reset_index(drop=True)
+    return replace(inp, sites=sites, arcs=arcs)
+
+
+def _fixed_model(inp: ModelInputs, plan: HubPlan) -> pyo.ConcreteModel:
+    hubs, evening = plan
+    m = build_model(restrict_to_hubs(inp, hubs, evening))
+    for s in m.HUBS:
+        m.hub_open[s].fix(1.0)
+        m.hub_evening[s].fix(1.0 if s in evening else 0.0)
+    return m
+
+
+def _score(inp: ModelInputs, plan: HubPlan, time_limit: float) -> float:
+    """The LP value of the model with this hub plan fixed and sessions relaxed (``inf`` if none)."""
+    m = _fixed_model(inp, plan)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
     outcome = solve_pyomo(m, SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.0))
-    return outcome.status.has_solution
+    return outcome.objective if outcome.status.has_solution and outcome.objective is not None else math.inf
 
 
-def _pick_hubs(m: pyo.ConcreteModel, inp: ModelInputs) -> None:
-    """Fix ``hub_open`` by rounding the LP values, respecting core hubs per locality and hub-count rules."""
+class _Rules:
+    """The hub rules a plan must keep: fixed-open hubs, core hubs per locality, hub counts and the budget."""
+
+    def __init__(self, inp: ModelInputs, candidates: list[str]) -> None:
+        sc = inp.scenario
+        self.sc = sc
+        self.locality = {s: str(inp.sites.at[s, "locality"]) for s in candidates}
+        self.fixed = {s for s in candidates if bool(inp.sites.at[s, "fixed_open"])}
+        self.localities = set(inp.zones["locality"])
+
+    def ok(self, plan: HubPlan) -> bool:
+        hubs, evening = plan
+        sc = self.sc
+        if not self.fixed <= hubs or not evening <= hubs:
+            return False
+        if sc.hubs.exact_hubs is not None and len(hubs) != sc.hubs.exact_hubs:
+            return False
+        if sc.hubs.max_hubs is not None and len(hubs) > sc.hubs.max_hubs:
+            return False
+        count: dict[str, int] = defaultdict(int)
+        for s in hubs:
+            count[self.locality[s]] += 1
+        # A locality without any candidate cannot be helped by the plan; the model reports it as infeasible.
+        have_candidates = set(self.locality.values())
+        if any(count[loc] < sc.hubs.min_per_locality for loc in self.localities & have_candidates):
+            return False
+        if sc.budget.annual is not None:
+            return len(hubs) * sc.hubs.fixed_cost + len(evening) * sc.hubs.evening_cost <= sc.budget.annual + 1e-6
+        return True
+
+
+def _first_plan(lp: pyo.ConcreteModel, inp: ModelInputs, rules: _Rules) -> HubPlan:
+    """Hubs from the LP values: core hubs per locality, the LP's MDT hosts, then the largest values."""
     sc = inp.scenario
-    y = {s: float(m.hub_open[s].value or 0.0) for s in m.HUBS}
-    n = round(sum(y.values()))
+    y = {s: float(lp.hub_open[s].value or 0.0) for s in lp.HUBS}
+    mdt: dict[str, float] = defaultdict(float)
+    for (s, _k), var in lp.mdt_sessions.items():
+        mdt[s] += float(var.value or 0.0)
+    n = math.floor(sum(y.values()) + 1e-6)
     if sc.hubs.exact_hubs is not None:
         n = sc.hubs.exact_hubs
     elif sc.hubs.max_hubs is not None:
         n = min(n, sc.hubs.max_hubs)
-    chosen: set[str] = {s for s in m.HUBS if m.hub_open[s].fixed and (m.hub_open[s].value or 0) > 0.5}
+    chosen = set(rules.fixed)
     by_loc: dict[str, list[str]] = defaultdict(list)
-    for s in m.HUBS:
-        by_loc[inp.sites.at[s, "locality"]].append(s)
-    for sites in by_loc.values():
-        ranked = sorted(sites, key=lambda s: -y[s])
-        have = sum(1 for s in sites if s in chosen)
+    for s in sorted(y, key=lambda s: -y[s]):
+        by_loc[rules.locality[s]].append(s)
+    for ranked in by_loc.values():
         for s in ranked:
-            if have >= sc.hubs.min_per_locality:
+            if sum(1 for t in chosen if rules.locality[t] == rules.locality[s]) >= sc.hubs.min_per_locality:
                 break
-            if s not in chosen:
-                chosen.add(s)
-                have += 1
-    for s in sorted(m.HUBS, key=lambda s: -y[s]):
+            chosen.add(s)
+    for s in sorted((s for s in mdt if mdt[s] >= 0.5), key=lambda s: -mdt[s]):
+        if len(chosen) < n:
+            chosen.add(s)
+    for s in sorted(y, key=lambda s: -y[s]):
         if len(chosen) >= n:
             break
         chosen.add(s)
-    budget = sc.budget.annual
-    if budget is not None:
-        # Never spend more than the budget on hubs alone: drop the least-valued non-core hubs first.
-        spare = sorted(chosen, key=lambda s: y[s])
-        while len(chosen) * sc.hubs.fixed_cost > budget and spare:
-            s = spare.pop(0)
-            loc = inp.sites.at[s, "locality"]
-            if sum(1 for t in chosen if inp.sites.at[t, "locality"] == loc) > sc.hubs.min_per_locality:
-                chosen.discard(s)
-    for s in m.HUBS:
-        m.hub_open[s].fix(1.0 if s in chosen else 0.0)
-    ye = {s: float(m.hub_evening[s].value or 0.0) for s in m.HUBS}
-    n_eve = round(sum(ye.values()))
-    evening = sorted(chosen, key=lambda s: -ye[s])[:n_eve]
-    if budget is not None:
-        while evening and len(chosen) * sc.hubs.fixed_cost + len(evening) * sc.hubs.evening_cost > budget:
-            evening.pop()
-    for s in m.HUBS:
-        m.hub_evening[s].fix(1.0 if s in evening else 0.0)
+    # Within the budget: drop the least-valued hubs the rules allow.
+    for s in sorted(chosen - rules.fixed, key=lambda s: y[s]):
+        if rules.ok((frozenset(chosen), frozenset())):
+            break
+        if rules.ok((frozenset(chosen - {s}), frozenset())) or len(chosen) > max(n, 1):
+            chosen.discard(s)
+    return frozenset(chosen), frozenset()
+
+
+def _moves(plan: HubPlan, y: dict[str, float], ye: dict[str, float], rules: _Rules) -> Iterator[HubPlan]:
+    """Neighbouring hub plans, the likeliest improvements first."""
+    hubs, evening = plan
+    for e in sorted(evening, key=lambda s: ye[s]):
+        yield hubs, evening - {e}
+    for h in sorted(hubs - evening, key=lambda s: -ye[s])[:3]:
+        yield hubs, evening | {h}
+    for h in sorted(hubs - rules.fixed, key=lambda s: y[s]):
+        yield hubs - {h}, evening - {h}
+    closed = sorted((s for s in y if s not in hubs), key=lambda s: -y[s])
+    for h in sorted(hubs - rules.fixed, key=lambda s: y[s]):
+        same = [c for c in closed if rules.locality[c] == rules.locality[h]][:2]
+        for c in same:
+            yield (hubs - {h}) | {c}, (evening - {h}) | ({c} if h in evening else set())
+    for c in closed[:4]:
+        yield hubs | {c}, evening
 
 
 def _take_away(counts: dict[Any, int], lp: dict[Any, float], over: Callable[[], bool]) -> None:
@@ -94,16 +205,16 @@ def _take_away(counts: dict[Any, int], lp: dict[Any, float], over: Callable[[], 
 
 
 def _round_sessions(m: pyo.ConcreteModel, inp: ModelInputs) -> None:
-    """Fix pop-up and MDT sessions at rounded LP values, then trim to the workforce and the budget."""
+    """Fix pop-up and MDT sessions at rounded LP values, then trim to the workforce and the budget (the fallback
+    when the sessions MIP finds nothing in its time)."""
     sc = inp.scenario
     popups = {s: float(m.popup_sessions[s].value or 0.0) for s in m.POPUP_SITES}
     mdt = {key: float(v.value or 0.0) for key, v in m.mdt_sessions.items()}
     rp = {s: math.floor(v + 0.5) for s, v in popups.items()}
     rm = {key: math.floor(v + 0.5) for key, v in mdt.items()}
     for k in m.SPECIALTIES:
-        keys = sorted((key for key in rm if key[1] == k), key=lambda key: mdt[key])
         limit = sc.mdt.workforce.get(k, 0)
-        for key in keys:
+        for key in sorted((key for key in rm if key[1] == k), key=lambda key: mdt[key]):
             while sum(rm[q] for q in rm if q[1] == k) > limit and rm[key] > 0:
                 rm[key] -= 1
     budget = sc.budget.annual
@@ -123,44 +234,75 @@ def _round_sessions(m: pyo.ConcreteModel, inp: ModelInputs) -> None:
         m.mdt_sessions[key].fix(float(v))
 
 
-def rounding_start(
-    inp: ModelInputs, *, time_limit: float = 10.0, lp_time_limit: float = 60.0
-) -> pyo.ConcreteModel | None:
-    """A feasible plan for ``inp`` by LP rounding, as a solved (relaxed) Pyomo model whose values can be copied.
+def _sessions(inp: ModelInputs, plan: HubPlan, time_limit: float) -> pyo.ConcreteModel | None:
+    """The best sessions for a fixed hub plan: a MIP for ``time_limit`` seconds, else rounded LP sessions."""
+    m = _fixed_model(inp, plan)
+    outcome = solve_pyomo(m, SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.005))
+    if outcome.status.has_solution:
+        return m
+    relaxed = _fixed_model(inp, plan)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(relaxed)
+    settings = SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.0)
+    if not solve_pyomo(relaxed, settings).status.has_solution:
+        return None
+    _round_sessions(relaxed, inp)
+    return relaxed if solve_pyomo(relaxed, settings).status.has_solution else None
+
+
+def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart | None:
+    """A good feasible plan for ``inp`` by LP-scored local search over hub plans (see the module docstring).
 
     Parameters
     ----------
     inp
-        Model inputs (typically a sparser arc set than the final model: :func:`planner.api.sparse_inputs`).
+        Model inputs.
     time_limit
-        Seconds for the session stage (a MIP with the hubs fixed).
-    lp_time_limit
-        Seconds for each LP solve.
+        Seconds for the whole heuristic: the LP relaxation, then the search until 70% of it, then the sessions.
 
     Returns
     -------
-    pyomo.environ.ConcreteModel or None
-        The model with every variable at a feasible value, or ``None`` if a step found no solution.
+    WarmStart or None
+        The plan and the LP bound, or ``None`` if no feasible plan was found (e.g. a hard coverage rule fails).
     """
-    relaxed = build_model(inp)
-    pyo.TransformationFactory("core.relax_integer_vars").apply_to(relaxed)
-    if not _lp(relaxed, lp_time_limit):
-        return None
-    _pick_hubs(relaxed, inp)
-    # With the hubs fixed, what is left (sessions and allocation) is small enough for HiGHS's own heuristics.
-    m = build_model(inp)
-    for s in m.HUBS:
-        m.hub_open[s].fix(relaxed.hub_open[s].value)
-        m.hub_evening[s].fix(relaxed.hub_evening[s].value)
-    outcome = solve_pyomo(m, SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.01))
-    if outcome.status.has_solution:
-        return m
-    if not _lp(relaxed, lp_time_limit):
-        return None
-    _round_sessions(relaxed, inp)
-    return relaxed if _lp(relaxed, lp_time_limit) else None
+    began = time.perf_counter()
 
+    def left() -> float:
+        return time_limit - (time.perf_counter() - began)
 
-def plan_objective(m: Any) -> float:
-    """The objective value of the values currently held by ``m``."""
-    return float(pyo.value(m.objective))
+    lp = build_model(inp)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(lp)
+    outcome = solve_pyomo(lp, SolverSettings(time_limit=max(left(), 1.0), mip_rel_gap=0.0))
+    if not outcome.status.has_solution or outcome.objective is None:
+        return None
+    lp_bound = float(outcome.objective)
+    y = {s: float(lp.hub_open[s].value or 0.0) for s in lp.HUBS}
+    ye = {s: float(lp.hub_evening[s].value or 0.0) for s in lp.HUBS}
+    rules = _Rules(inp, list(lp.HUBS))
+    plan = _first_plan(lp, inp, rules)
+    best = _score(inp, plan, left())
+    evaluations = 1
+    search_until = 0.3 * time_limit  # seconds left when the search stops and the sessions are solved
+    improved = True
+    while improved and left() > search_until:
+        improved = False
+        for candidate in _moves(plan, y, ye, rules):
+            if left() <= search_until:
+                break
+            if not rules.ok(candidate):
+                continue
+            score = _score(inp, candidate, left())
+            evaluations += 1
+            if score < best * (1 - IMPROVEMENT):
+                plan, best, improved = candidate, score, True
+                break
+    m = _sessions(inp, plan, left())
+    if m is None:
+        return None
+    return WarmStart(
+        model=m,
+        objective=float(pyo.value(m.objective)),
+        lp_bound=lp_bound,
+        hubs=plan[0],
+        evening=plan[1],
+        evaluations=evaluations,
+    )

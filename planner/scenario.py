@@ -199,7 +199,7 @@ class SolverOptions(_Frozen):
     threads: int | None = Field(None, ge=1)
     """Solver threads (``None``: HiGHS chooses)."""
     warm_start: bool = True
-    """Start HiGHS from a plan found by rounding the LP relaxation (:mod:`planner.heuristic`); whole-BNSSG only."""
+    """Start HiGHS from a plan found by the LP-scored hub search (:mod:`planner.heuristic`); whole-BNSSG only."""
     warm_start_share: float = Field(0.5, gt=0, lt=1)
     """Share of the time limit given to the warm-start stage."""
 

@@ -14,7 +14,7 @@ from planner.inputs import build_inputs
 from planner.invariants import plan_violations
 from planner.model import build_model
 from planner.scenario import Scenario
-from planner.solver import SolveStatus
+from planner.solver import SolverSettings, SolveStatus, solve_pyomo
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -186,18 +186,21 @@ def test_formulation_snapshot(tmp_path: Path) -> None:
     ],
     ids=["tight", "saturday-only", "exact-3"],
 )
-def test_rounding_heuristic_gives_a_feasible_start_no_better_than_optimal(toy: object, changes: dict) -> None:
+def test_hub_search_gives_a_feasible_start_between_the_lp_bound_and_the_optimum(toy: object, changes: dict) -> None:
     import pyomo.environ as pyo
 
     from planner.api import copy_solution
-    from planner.heuristic import rounding_start
+    from planner.heuristic import hub_search_start
 
     sc = Scenario(name="toy").with_changes({**changes, "solver": {"mip_rel_gap": 0.0}})
     inp = build_inputs(toy, sc)  # type: ignore[arg-type]
-    start = rounding_start(inp)
+    start = hub_search_start(inp, time_limit=10.0)
     assert start is not None
+    assert start.evaluations >= 1
     m = build_model(inp)
-    copy_solution(start, m)
+    copy_solution(start.model, m)
+    assert pyo.value(m.objective) == pytest.approx(start.objective, rel=1e-6)
+    assert {s for s in m.HUBS if m.hub_open[s].value > 0.5} == set(start.hubs)
     for var in m.component_data_objects(pyo.Var):
         if var.is_integer() or var.is_binary():
             assert var.value == round(var.value), var.name
@@ -207,4 +210,35 @@ def test_rounding_heuristic_gives_a_feasible_start_no_better_than_optimal(toy: o
         assert con.upper is None or body <= pyo.value(con.upper) + 1e-6, con.name
     optimum = solve_inputs(inp).objective
     assert optimum is not None
-    assert pyo.value(m.objective) >= optimum - 1e-6
+    assert start.lp_bound <= optimum + 1e-6 <= pyo.value(m.objective) + 2e-6
+
+
+def test_restricting_to_the_chosen_hubs_keeps_their_optimum(toy: object) -> None:
+    """The heuristic scores a hub plan on the inputs restricted to its hubs: same optimum as fixing them."""
+    from planner.heuristic import restrict_to_hubs
+
+    # One pop-up venue per zone: pop-up sessions at a closed hub candidate still reach more zones by its evening arcs.
+    sc = Scenario(name="toy").with_changes(
+        {"budget": {"annual": 2_500_000}, "travel": {"nearest_popups": 1}, "solver": {"mip_rel_gap": 0.0}}
+    )
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    candidates = inp.sites.loc[inp.sites["is_hub"]]
+    hubs = sorted(candidates.groupby("locality").head(1).index)  # a core hub in each locality
+    evening = hubs[:1]
+    full = build_model(inp)
+    for s in full.HUBS:
+        full.hub_open[s].fix(1.0 if s in hubs else 0.0)
+        full.hub_evening[s].fix(1.0 if s in evening else 0.0)
+    small = build_model(restrict_to_hubs(inp, set(hubs), set(evening)))
+    for s in small.HUBS:
+        small.hub_open[s].fix(1.0)
+        small.hub_evening[s].fix(1.0 if s in evening else 0.0)
+    assert len(small.HUBS) == 2
+    # Every evening arc that can carry service with these hubs is kept (pop-ups at any venue, evening hubs).
+    popup = set(inp.sites.index[inp.sites["is_popup"]])
+    usable = {(z, s) for z, s in full.EVENING_ARCS if s in popup or s in evening}
+    assert set(small.EVENING_ARCS) == usable
+    settings = SolverSettings(mip_rel_gap=0.0)
+    a, b = solve_pyomo(full, settings), solve_pyomo(small, settings)
+    assert a.status is SolveStatus.OPTIMAL and b.status is SolveStatus.OPTIMAL
+    assert b.objective == pytest.approx(a.objective, rel=1e-7)
