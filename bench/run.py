@@ -5,7 +5,8 @@ writes its JSON under ``bench/results/``. This script records the machine and li
 and replaces the generated block of ``docs/benchmarks.md`` (between the ``BEGIN GENERATED`` and ``END GENERATED``
 markers), leaving the hand-written analysis around it untouched.
 
-Run: ``python -m bench.run`` (full, about 20 minutes on 2 cores) or ``python -m bench.run --quick``.
+Run: ``python -m bench.run`` (full, about 30 minutes on 2 cores), ``python -m bench.run --quick``, or
+``python -m bench.run --only localities`` (the other sections are kept as last measured).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ CASES: dict[str, tuple[str, list[str], list[str]]] = {
     "bnssg": ("The planning model on the real BNSSG dataset", ["--runs", "3"], ["--runs", "1", "--time-limit", "30"]),
     "classic": ("Classic p-median: OR-Library and against spopt", ["--repeats", "3"], ["--quick"]),
     "travel": ("Travel-time matrices: multi-source csgraph against networkx", ["--runs", "3"], ["--runs", "1"]),
+    "localities": ("The interactive case: each locality planned on its own", ["--runs", "3"], ["--runs", "1"]),
 }
 """Benchmark module -> (title, full-run arguments, quick-run arguments)."""
 
@@ -71,6 +73,22 @@ def run_case(module: str, args: list[str]) -> str:
     return "\n".join(keep).strip()
 
 
+def previous_sections(text: str) -> dict[str, str]:
+    """The generated sections already in ``docs/benchmarks.md``, by benchmark module (to keep with ``--only``)."""
+    if BEGIN not in text or END not in text:
+        return {}
+    block = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    titles = {f"### {title}": module for module, (title, _, _) in CASES.items()}
+    out: dict[str, str] = {}
+    current: str | None = None
+    for line in block.splitlines():
+        if line.startswith("### "):
+            current = titles.get(line)
+        if current is not None:
+            out[current] = out.get(current, "") + line + "\n"
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmarks and update ``docs/benchmarks.md``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -78,16 +96,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", choices=sorted(CASES), help="run only these benchmarks")
     args = parser.parse_args(argv)
     command = "python -m bench.run" + (" --quick" if args.quick else "")
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    kept = previous_sections(text)
     parts = [BEGIN, "", f"Reproduce with `{command}`.", "", machine(), ""]
     for module, (title, full, quick) in CASES.items():
         if args.only and module not in args.only:
+            if module in kept:  # measured by an earlier run: keep it as it was
+                parts.append(kept[module].rstrip("\n") + "\n")
             continue
         print(f"running bench_{module} ...", flush=True)
         parts += [f"### {title}", "", f"`python -m bench.bench_{module} {' '.join(quick if args.quick else full)}`",
                   "", run_case(module, quick if args.quick else full), ""]  # fmt: skip
     parts.append(END)
     block = "\n".join(parts)
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         tail = rest.split(END, 1)[1]

@@ -31,7 +31,7 @@ import pyomo.environ as pyo
 from planner.inputs import ModelInputs
 from planner.model import build_model
 from planner.scenario import WEEKS_PER_YEAR
-from planner.solver import SolverSettings, solve_pyomo
+from planner.solver import SolverSettings, SolveStatus, solve_pyomo
 
 HubPlan = tuple[frozenset[str], frozenset[str]]
 """Hubs opened, and those of them opened in the evening."""
@@ -52,7 +52,8 @@ class WarmStart:
     objective
         The plan's objective value.
     lp_bound
-        The LP relaxation value of the whole model: a valid lower bound on its optimum.
+        The LP relaxation value of the whole model, a valid lower bound on its optimum (``None`` if the LP stopped
+        at the time limit).
     hubs, evening
         The hubs opened, and those opened in the evening.
     evaluations
@@ -61,7 +62,7 @@ class WarmStart:
 
     model: pyo.ConcreteModel
     objective: float
-    lp_bound: float
+    lp_bound: float | None
     hubs: frozenset[str]
     evening: frozenset[str]
     evaluations: int
@@ -117,7 +118,17 @@ class _Rules:
         self.fixed = {s for s in candidates if bool(inp.sites.at[s, "fixed_open"])}
         self.localities = set(inp.zones["locality"])
 
+    def core_kept(self, hubs: frozenset[str] | set[str]) -> bool:
+        """Whether every locality with hub candidates keeps its core hubs."""
+        count: dict[str, int] = defaultdict(int)
+        for s in hubs:
+            count[self.locality[s]] += 1
+        # A locality without any candidate cannot be helped by the plan; the model reports it as infeasible.
+        have_candidates = set(self.locality.values())
+        return all(count[loc] >= self.sc.hubs.min_per_locality for loc in self.localities & have_candidates)
+
     def ok(self, plan: HubPlan) -> bool:
+        """Whether ``plan`` keeps every hub rule and the budget."""
         hubs, evening = plan
         sc = self.sc
         if not self.fixed <= hubs or not evening <= hubs:
@@ -126,12 +137,7 @@ class _Rules:
             return False
         if sc.hubs.max_hubs is not None and len(hubs) > sc.hubs.max_hubs:
             return False
-        count: dict[str, int] = defaultdict(int)
-        for s in hubs:
-            count[self.locality[s]] += 1
-        # A locality without any candidate cannot be helped by the plan; the model reports it as infeasible.
-        have_candidates = set(self.locality.values())
-        if any(count[loc] < sc.hubs.min_per_locality for loc in self.localities & have_candidates):
+        if not self.core_kept(hubs):
             return False
         if sc.budget.annual is not None:
             return len(hubs) * sc.hubs.fixed_cost + len(evening) * sc.hubs.evening_cost <= sc.budget.annual + 1e-6
@@ -170,7 +176,7 @@ def _first_plan(lp: pyo.ConcreteModel, inp: ModelInputs, rules: _Rules) -> HubPl
     for s in sorted(chosen - rules.fixed, key=lambda s: y[s]):
         if rules.ok((frozenset(chosen), frozenset())):
             break
-        if rules.ok((frozenset(chosen - {s}), frozenset())) or len(chosen) > max(n, 1):
+        if rules.core_kept(chosen - {s}):
             chosen.discard(s)
     return frozenset(chosen), frozenset()
 
@@ -274,7 +280,8 @@ def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart
     outcome = solve_pyomo(lp, SolverSettings(time_limit=max(left(), 1.0), mip_rel_gap=0.0))
     if not outcome.status.has_solution or outcome.objective is None:
         return None
-    lp_bound = float(outcome.objective)
+    # Only an LP solved to optimality bounds the MIP; one stopped by the time limit still guides the search.
+    lp_bound = float(outcome.objective) if outcome.status is SolveStatus.OPTIMAL else None
     y = {s: float(lp.hub_open[s].value or 0.0) for s in lp.HUBS}
     ye = {s: float(lp.hub_evening[s].value or 0.0) for s in lp.HUBS}
     rules = _Rules(inp, list(lp.HUBS))

@@ -210,6 +210,7 @@ def test_hub_search_gives_a_feasible_start_between_the_lp_bound_and_the_optimum(
         assert con.upper is None or body <= pyo.value(con.upper) + 1e-6, con.name
     optimum = solve_inputs(inp).objective
     assert optimum is not None
+    assert start.lp_bound is not None
     assert start.lp_bound <= optimum + 1e-6 <= pyo.value(m.objective) + 2e-6
 
 
