@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 from typing import Any
 
+from bench.bench_bnssg import run_case
 from geodata.dataset import load_dataset
-from planner.api import solve_inputs
-from planner.inputs import build_inputs
 from planner.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,27 +37,17 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         for equity in (0.0, 1.0):
             changes = {"localities": [locality], "budget": {"annual": budget}, "weights": {"equity": equity}}
             scenario = base.with_changes({"name": "locality", **changes})
-            seconds: list[float] = []
-            gaps: list[float] = []
-            statuses: set[str] = set()
-            for _ in range(args.runs):
-                began = time.perf_counter()
-                inp = build_inputs(dataset, scenario)
-                plan = solve_inputs(inp)
-                seconds.append(time.perf_counter() - began)
-                if plan.gap is not None:
-                    gaps.append(plan.gap)
-                statuses.add(str(plan.status))
+            case = run_case(locality, args.runs, None, scenario=scenario, dataset=dataset)
             rows.append(
                 {
                     "locality": locality,
-                    "zones": len(inp.zones),
+                    "zones": case["zones"],
                     "budget": budget,
                     "equity": equity,
-                    "median_seconds": round(statistics.median(seconds), 3),
-                    "seconds": [round(s, 3) for s in seconds],
-                    "median_gap": statistics.median(gaps) if gaps else None,
-                    "statuses": sorted(statuses),
+                    "median_seconds": case["median_total_seconds"],
+                    "seconds": case["total_seconds"],
+                    "median_gap": case["median_gap"],
+                    "statuses": case["statuses"],
                 }
             )
             print(f"  {locality} equity={equity}: {rows[-1]['median_seconds']} s", flush=True)

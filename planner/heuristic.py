@@ -144,10 +144,9 @@ class _Rules:
         return True
 
 
-def _first_plan(lp: pyo.ConcreteModel, inp: ModelInputs, rules: _Rules) -> HubPlan:
-    """Hubs from the LP values: core hubs per locality, the LP's MDT hosts, then the largest values."""
+def _first_plan(lp: pyo.ConcreteModel, y: dict[str, float], inp: ModelInputs, rules: _Rules) -> HubPlan:
+    """Hubs from the LP values ``y``: core hubs per locality, the LP's MDT hosts, then the largest values."""
     sc = inp.scenario
-    y = {s: float(lp.hub_open[s].value or 0.0) for s in lp.HUBS}
     mdt: dict[str, float] = defaultdict(float)
     for (s, _k), var in lp.mdt_sessions.items():
         mdt[s] += float(var.value or 0.0)
@@ -285,7 +284,7 @@ def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart
     y = {s: float(lp.hub_open[s].value or 0.0) for s in lp.HUBS}
     ye = {s: float(lp.hub_evening[s].value or 0.0) for s in lp.HUBS}
     rules = _Rules(inp, list(lp.HUBS))
-    plan = _first_plan(lp, inp, rules)
+    plan = _first_plan(lp, y, inp, rules)
     best = _score(inp, plan, left())
     evaluations = 1
     search_until = 0.3 * time_limit  # seconds left when the search stops and the sessions are solved
