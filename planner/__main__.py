@@ -2,4 +2,5 @@
 
 from planner.cli import main
 
-main()
+if __name__ == "__main__":  # also keeps a spawned worker process from re-running the command line
+    main()

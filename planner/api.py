@@ -5,22 +5,24 @@
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pyomo.environ as pyo
 
 from geodata.dataset import Dataset, load_dataset
 from planner.checks import Violation, check_inputs
-from planner.heuristic import hub_search_start
+from planner.heuristic import BackgroundHubSearch, hub_search_start
 from planner.inputs import ModelInputs, build_inputs
 from planner.kpis import compute_kpis
 from planner.model import build_model, model_size
 from planner.plan import Plan, extract_allocation, extract_costs, extract_sites, extract_zones
 from planner.scenario import Scenario, load_scenario
-from planner.solver import SolverSettings, SolveStatus, relative_gap, solve_pyomo
+from planner.solver import SolverOutcome, SolverSettings, SolveStatus, relative_gap, solve_pyomo
 
 Progress = Callable[[str], None]
 
@@ -34,24 +36,48 @@ def _settings(scenario: Scenario) -> SolverSettings:
     return SolverSettings(time_limit=s.time_limit, mip_rel_gap=s.mip_rel_gap, threads=s.threads)
 
 
-WARM_START_MIN_ZONES = 150
-"""Scenarios with more zones than this get the heuristic warm start (locality-sized ones solve fast without)."""
+WARM_START_MIN_ZONES = 200
+"""Scenarios with more zones than this get the hub search (every locality partnership, the largest with 175 zones,
+solves faster with HiGHS alone; see docs/benchmarks.md)."""
+
+SPAWN_SECONDS = 4.0
+"""How long past its deadline to wait for the background hub search (its last solve may overrun a little)."""
+
+HANDOFF_SECONDS = 1.0
+"""Part of the time limit kept for handing the background search's plan over and reading the plan."""
 
 
-def copy_solution(source: pyo.ConcreteModel, target: pyo.ConcreteModel) -> None:
-    """Set ``target``'s variables to ``source``'s solution by name and index (0 where ``source`` has no such
-    variable), rounding integers, so that ``target`` can be warm-started from it."""
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def load_values(target: pyo.ConcreteModel, values: Mapping[str, Mapping[Any, float]]) -> None:
+    """Set ``target``'s variables from ``values`` (component name -> index -> value; 0 where absent), rounding
+    integers, so that ``target`` holds that plan (or can be warm-started from it). Fixed variables are kept."""
     for var in target.component_data_objects(pyo.Var, descend_into=True):
         if not var.fixed:
             var.set_value(0.0, skip_validation=True)
-    for comp in source.component_objects(pyo.Var, active=True):
-        twin = target.find_component(comp.name)
+    for name, by_index in values.items():
+        twin = target.find_component(name)
         if twin is None:
             continue
-        for index, var in comp.items():
-            if index in twin and not twin[index].fixed and var.value is not None:
-                value = round(var.value) if var.is_integer() or var.is_binary() else max(var.value, 0.0)
-                twin[index].set_value(value, skip_validation=True)
+        for index, value in by_index.items():
+            if index in twin and not twin[index].fixed:
+                var = twin[index]
+                value = round(value) if var.is_integer() or var.is_binary() else max(value, 0.0)
+                var.set_value(value, skip_validation=True)
+
+
+def copy_solution(source: pyo.ConcreteModel, target: pyo.ConcreteModel) -> None:
+    """Set ``target``'s variables to ``source``'s solution by name and index (see :func:`load_values`)."""
+    values = {
+        comp.name: {index: var.value for index, var in comp.items() if var.value is not None}
+        for comp in source.component_objects(pyo.Var, active=True)
+    }
+    load_values(target, values)
 
 
 def _violation_dicts(violations: list[Violation]) -> tuple[dict[str, object], ...]:
@@ -142,6 +168,31 @@ def diagnose_infeasible(inp: ModelInputs) -> list[Violation]:
     return out
 
 
+def _keep_better(
+    outcome: SolverOutcome, search: BackgroundHubSearch, m: pyo.ConcreteModel, sc: Scenario, progress: Progress
+) -> tuple[SolverOutcome, float | None]:
+    """Collect the background hub search's plan and load it into ``m`` if it beats HiGHS's.
+
+    Returns the outcome of the plan now in ``m`` and the search's LP bound (``None`` if it sent none).
+    """
+    if outcome.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE):
+        search.stop()  # HiGHS has settled it: no plan can beat the gap it proved
+        return outcome, None
+    began = time.perf_counter()
+    found = search.result(timeout=SPAWN_SECONDS + 0.1 * sc.solver.time_limit)
+    waited = time.perf_counter() - began
+    if found is None:
+        progress(f"hub search: no plan ({search.error}); keeping HiGHS's")
+        return replace(outcome, solve_seconds=outcome.solve_seconds + waited), None
+    if outcome.objective is None or found.objective < outcome.objective - 1e-6 * abs(outcome.objective):
+        load_values(m, found.values)
+        objective = float(pyo.value(m.objective))
+        status = SolveStatus.TIME_LIMIT if outcome.status is SolveStatus.NO_SOLUTION else outcome.status
+        outcome = replace(outcome, status=status, objective=objective, gap=relative_gap(objective, outcome.bound))
+        progress(f"hub search: its plan ({objective:,.0f}) is better than HiGHS's; keeping it")
+    return replace(outcome, solve_seconds=outcome.solve_seconds + waited), found.lp_bound
+
+
 def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
     """Check, build, solve and read back one scenario's model.
 
@@ -159,6 +210,7 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
         (``message`` and ``violations`` say which requirement cannot be met and by how much).
     """
     sc = inp.scenario
+    started = time.perf_counter()
     progress("checking the scenario's arithmetic")
     problems = check_inputs(inp)
     if problems:
@@ -178,9 +230,17 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
     warm_seconds = 0.0
     warm = False
     lp_bound: float | None = None
-    if sc.solver.warm_start and len(inp.zones) > WARM_START_MIN_ZONES:
-        # HiGHS alone spends most of a minute in the root node of the full BNSSG model and finds poor incumbents
-        # there, so a plan from the hub search is given to it as a MIP start.
+    search: BackgroundHubSearch | None = None
+    use_search = sc.solver.warm_start and len(inp.zones) > WARM_START_MIN_ZONES
+    if use_search and sc.solver.parallel_search and _cores() >= 2:
+        # HiGHS keeps one core busy raising its bound; the hub search finds the good plans on the other.
+        progress("hub search started in a second process, alongside HiGHS")
+        left = sc.solver.time_limit - (time.perf_counter() - started) - HANDOFF_SECONDS
+        search = BackgroundHubSearch(inp, deadline=time.time() + max(left, 1.0))
+        settings = replace(settings, time_limit=max(left, 1.0))
+    elif use_search:
+        # One core: HiGHS alone spends most of a minute in the root node of the full BNSSG model and finds poor
+        # incumbents there, so a plan from the hub search comes first and is given to it as a MIP start.
         progress("warm start: searching hub plans scored by the LP relaxation")
         began = time.perf_counter()
         start = hub_search_start(inp, time_limit=sc.solver.warm_start_share * sc.solver.time_limit)
@@ -191,8 +251,15 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
         warm_seconds = time.perf_counter() - began
         settings = replace(settings, time_limit=max(sc.solver.time_limit - warm_seconds, 1.0))
     progress(f"solving with HiGHS (time limit {sc.solver.time_limit:g} s, gap {sc.solver.mip_rel_gap:g})")
-    outcome = solve_pyomo(m, settings, warm_start=warm)
+    try:
+        outcome = solve_pyomo(m, settings, warm_start=warm)
+    except BaseException:
+        if search is not None:
+            search.stop()
+        raise
     outcome = replace(outcome, solve_seconds=outcome.solve_seconds + warm_seconds)
+    if search is not None:
+        outcome, lp_bound = _keep_better(outcome, search, m, sc, progress)
     if lp_bound is not None and outcome.objective is not None and (outcome.bound is None or lp_bound > outcome.bound):
         # The heuristic's LP relaxation of this same model is a valid bound; HiGHS may stop before its root LP.
         outcome = replace(outcome, bound=lp_bound, gap=relative_gap(outcome.objective, lp_bound))

@@ -13,17 +13,22 @@ this heuristic searches over hub plans, scoring each by that LP:
    on BNSSG) and must keep every hub rule and the budget;
 4. with the best hub plan fixed, solve the sessions as a MIP for the time left.
 
-The plan is then given to HiGHS as a MIP start. Every step keeps the plan feasible because unmet demand has its own
-penalised variables; only hard coverage rules can defeat it, and then the heuristic returns ``None``.
+The plan is then given to HiGHS as a MIP start, or, on a machine with a second core, the search runs in a second
+process alongside HiGHS (:class:`BackgroundHubSearch`) and the better of the two plans is kept. Every step keeps the
+plan feasible because unmet demand has its own penalised variables; only hard coverage rules can defeat it, and then
+the heuristic returns ``None``.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
 from typing import Any
 
 import pyomo.environ as pyo
@@ -66,6 +71,35 @@ class WarmStart:
     hubs: frozenset[str]
     evening: frozenset[str]
     evaluations: int
+
+    def found(self) -> Found:
+        """The plan as plain values that can cross a process boundary."""
+        values: dict[str, dict[Any, float]] = {}
+        for comp in self.model.component_objects(pyo.Var, active=True):
+            nonzero = {index: float(var.value) for index, var in comp.items() if var.value}
+            if nonzero:
+                values[comp.name] = nonzero
+        return Found(self.objective, self.lp_bound, self.hubs, self.evening, self.evaluations, values)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A plan found by the hub search, as plain values (what :class:`BackgroundHubSearch` hands back).
+
+    Attributes
+    ----------
+    objective, lp_bound, hubs, evening, evaluations
+        As in :class:`WarmStart`.
+    values
+        The plan's non-zero variable values: component name -> index -> value.
+    """
+
+    objective: float
+    lp_bound: float | None
+    hubs: frozenset[str]
+    evening: frozenset[str]
+    evaluations: int
+    values: dict[str, dict[Any, float]]
 
 
 def restrict_to_hubs(
@@ -312,3 +346,76 @@ def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart
         evening=plan[1],
         evaluations=evaluations,
     )
+
+
+def _search_in_child(conn: Connection, deadline: float) -> None:
+    """Process target: receive the inputs, run the hub search until ``deadline`` (a ``time.time()`` value) and send
+    back what it found (``None`` if nothing, the error's text if it failed)."""
+    try:
+        inp = conn.recv()
+        start = hub_search_start(inp, time_limit=max(deadline - time.time(), 1.0))
+        conn.send(None if start is None else start.found())
+    except Exception as exc:  # reported to the parent, which falls back to HiGHS's own plan
+        conn.send(f"{type(exc).__name__}: {exc}")
+    finally:
+        conn.close()
+
+
+class BackgroundHubSearch:
+    """The hub search running in a second process while HiGHS solves the full model in this one.
+
+    HiGHS's branch and bound on the full BNSSG model keeps one core busy (about 103% CPU measured) and spends the
+    minute raising its bound; the hub search finds the good plans. Run side by side on a two-core machine each gets
+    the whole time limit instead of half of it. The process is started with ``spawn`` (a fresh interpreter), since
+    forking a process whose HiGHS thread pool may be running is unsafe. Start it before HiGHS: the child inherits
+    this process's standard output, which Pyomo redirects while a solve runs.
+
+    Parameters
+    ----------
+    inp
+        Model inputs (sent to the child once it has started).
+    deadline
+        ``time.time()`` by which the search must hand back its plan.
+    """
+
+    def __init__(self, inp: ModelInputs, deadline: float) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_search_in_child, args=(child, deadline), daemon=True)
+        self._process.start()
+        child.close()
+        # The child reads the inputs only once it has imported the project (1-2 s); a thread waits to send them
+        # while this process gets on with HiGHS.
+        self._sender = threading.Thread(target=self._send, args=(inp,), daemon=True)
+        self._sender.start()
+        self.error: str | None = None
+
+    def _send(self, inp: ModelInputs) -> None:
+        try:
+            self._conn.send(inp)
+        except OSError as exc:  # the child died before reading; result() reports it
+            self.error = f"the hub search process could not be given its inputs ({exc})"
+
+    def result(self, timeout: float) -> Found | None:
+        """Wait up to ``timeout`` seconds for the plan; ``None`` (with :attr:`error` set) if none came."""
+        out: object = None
+        try:
+            self._sender.join(timeout=max(timeout, 0.0))
+            if self._conn.poll(max(timeout, 0.0)):
+                out = self._conn.recv()
+            else:
+                self.error = self.error or f"the hub search sent no plan within {timeout:.0f} s"
+        except (EOFError, OSError) as exc:
+            self.error = self.error or f"the hub search process ended without a plan ({exc or type(exc).__name__})"
+        finally:
+            self.stop()
+        if isinstance(out, str):
+            self.error = out
+        return out if isinstance(out, Found) else None
+
+    def stop(self) -> None:
+        """End the search process (at once if it is still running)."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join(timeout=5.0)
+        self._conn.close()

@@ -199,9 +199,13 @@ class SolverOptions(_Frozen):
     threads: int | None = Field(None, ge=1)
     """Solver threads (``None``: HiGHS chooses)."""
     warm_start: bool = True
-    """Start HiGHS from a plan found by the LP-scored hub search (:mod:`planner.heuristic`); whole-BNSSG only."""
+    """Use the LP-scored hub search (:mod:`planner.heuristic`) for plans with more zones than a locality
+    partnership: alongside HiGHS in a second process, or first, as HiGHS's MIP start."""
+    parallel_search: bool = True
+    """Run the hub search in a second process alongside HiGHS when the machine has two cores or more."""
     warm_start_share: float = Field(0.5, gt=0, lt=1)
-    """Share of the time limit given to the warm-start stage."""
+    """Share of the time limit given to the hub search when it runs first (one core, or ``parallel_search``
+    off)."""
 
 
 class Scenario(_Frozen):

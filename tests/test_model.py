@@ -177,6 +177,19 @@ def test_formulation_snapshot(tmp_path: Path) -> None:
     assert text == stored.read_text(), "formulation changed: review the diff, then rerun with UPDATE_SNAPSHOTS=1"
 
 
+def assert_feasible(m: object) -> None:
+    """Every integer variable of the solved model ``m`` is whole and every constraint holds."""
+    import pyomo.environ as pyo
+
+    for var in m.component_data_objects(pyo.Var):  # type: ignore[attr-defined]
+        if var.is_integer() or var.is_binary():
+            assert var.value == round(var.value), var.name
+    for con in m.component_data_objects(pyo.Constraint, active=True):  # type: ignore[attr-defined]
+        body = pyo.value(con.body)
+        assert con.lower is None or body >= pyo.value(con.lower) - 1e-6, con.name
+        assert con.upper is None or body <= pyo.value(con.upper) + 1e-6, con.name
+
+
 @pytest.mark.parametrize(
     "changes",
     [
@@ -201,13 +214,7 @@ def test_hub_search_gives_a_feasible_start_between_the_lp_bound_and_the_optimum(
     copy_solution(start.model, m)
     assert pyo.value(m.objective) == pytest.approx(start.objective, rel=1e-6)
     assert {s for s in m.HUBS if m.hub_open[s].value > 0.5} == set(start.hubs)
-    for var in m.component_data_objects(pyo.Var):
-        if var.is_integer() or var.is_binary():
-            assert var.value == round(var.value), var.name
-    for con in m.component_data_objects(pyo.Constraint, active=True):
-        body = pyo.value(con.body)
-        assert con.lower is None or body >= pyo.value(con.lower) - 1e-6, con.name
-        assert con.upper is None or body <= pyo.value(con.upper) + 1e-6, con.name
+    assert_feasible(m)
     optimum = solve_inputs(inp).objective
     assert optimum is not None
     assert start.lp_bound is not None
@@ -243,3 +250,88 @@ def test_restricting_to_the_chosen_hubs_keeps_their_optimum(toy: object) -> None
     a, b = solve_pyomo(full, settings), solve_pyomo(small, settings)
     assert a.status is SolveStatus.OPTIMAL and b.status is SolveStatus.OPTIMAL
     assert b.objective == pytest.approx(a.objective, rel=1e-7)
+
+
+def test_background_hub_search_hands_back_a_plan_the_full_model_accepts(toy: object) -> None:
+    """The search run in a second process sends its plan as plain values; loaded into the full model they give the
+    same objective and break no constraint."""
+    import time
+
+    import pyomo.environ as pyo
+
+    from planner.api import load_values
+    from planner.heuristic import BackgroundHubSearch
+
+    sc = Scenario(name="toy").with_changes({"budget": {"annual": 1_200_000}, "solver": {"mip_rel_gap": 0.0}})
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    search = BackgroundHubSearch(inp, deadline=time.time() + 20.0)
+    found = search.result(timeout=90.0)
+    assert found is not None, search.error
+    m = build_model(inp)
+    load_values(m, found.values)
+    assert pyo.value(m.objective) == pytest.approx(found.objective, rel=1e-6)
+    assert {s for s in m.HUBS if m.hub_open[s].value > 0.5} == set(found.hubs)
+    assert_feasible(m)
+    optimum = solve_inputs(inp).objective
+    assert optimum is not None and found.lp_bound is not None
+    assert found.lp_bound <= optimum + 1e-6 <= found.objective + 2e-6
+
+
+def test_background_hub_search_reports_its_failure_instead_of_a_plan() -> None:
+    import time
+
+    from planner.heuristic import BackgroundHubSearch
+
+    search = BackgroundHubSearch("not model inputs", deadline=time.time() + 5.0)  # type: ignore[arg-type]
+    assert search.result(timeout=60.0) is None
+    assert search.error is not None and "AttributeError" in search.error
+
+
+def test_plan_from_the_background_search_is_kept_when_highs_has_none(
+    toy: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When HiGHS stops without a plan, the hub search's plan (from the second process) is the answer, with the
+    time-limit status, a gap against the search's LP bound, and every invariant held."""
+    import dataclasses
+
+    import planner.api as api
+    from planner.solver import SolverOutcome
+
+    real = api.solve_pyomo
+
+    def highs_finds_nothing(model: object, settings: object = None, **kw: object) -> SolverOutcome:
+        out = real(model, settings, **kw)  # type: ignore[arg-type]
+        return dataclasses.replace(out, status=SolveStatus.NO_SOLUTION, objective=None, bound=None, gap=None)
+
+    monkeypatch.setattr(api, "WARM_START_MIN_ZONES", 0)
+    monkeypatch.setattr(api, "solve_pyomo", highs_finds_nothing)
+    monkeypatch.setattr(api, "_cores", lambda: 2)
+    sc = Scenario(name="toy").with_changes({"budget": {"annual": 1_200_000}, "solver": {"time_limit": 20.0}})
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    plan = solve_inputs(inp)
+    assert plan.status is SolveStatus.TIME_LIMIT
+    assert plan.objective is not None and plan.bound is not None and plan.gap is not None
+    assert plan.bound <= plan.objective + 1e-6
+    assert plan_violations(plan, inp) == []
+    monkeypatch.setattr(api, "solve_pyomo", real)
+    optimum = solve_inputs(dataclasses.replace(inp, scenario=sc.with_changes({"solver": {"mip_rel_gap": 0.0}})))
+    assert optimum.objective is not None and optimum.objective <= plan.objective + 1e-6
+
+
+@pytest.mark.parametrize("parallel", [True, False], ids=["alongside", "first"])
+def test_hub_search_either_way_gives_the_optimum_on_a_small_plan(
+    toy: object, monkeypatch: pytest.MonkeyPatch, parallel: bool
+) -> None:
+    import planner.api as api
+
+    monkeypatch.setattr(api, "WARM_START_MIN_ZONES", 0)
+    sc = Scenario(name="toy").with_changes(
+        {"budget": {"annual": 2_500_000}, "solver": {"mip_rel_gap": 0.0, "parallel_search": parallel}}
+    )
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    plan = solve_inputs(inp)
+    monkeypatch.setattr(api, "WARM_START_MIN_ZONES", 10**6)
+    alone = solve_inputs(inp)
+    assert plan.status is SolveStatus.OPTIMAL and alone.status is SolveStatus.OPTIMAL
+    assert plan.objective == pytest.approx(alone.objective, rel=1e-7)
+    assert plan_violations(plan, inp) == []
