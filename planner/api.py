@@ -175,8 +175,9 @@ def _keep_better(
 
     Returns the outcome of the plan now in ``m`` and the search's LP bound (``None`` if it sent none).
     """
-    if outcome.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE):
-        search.stop()  # HiGHS has settled it: no plan can beat the gap it proved
+    if outcome.status not in (SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION):
+        # HiGHS has settled it (a plan within the gap, or none at all), or failed in a way the search would too.
+        search.stop()
         return outcome, None
     began = time.perf_counter()
     found = search.result(timeout=SPAWN_SECONDS + 0.1 * sc.solver.time_limit)
@@ -187,8 +188,8 @@ def _keep_better(
     if outcome.objective is None or found.objective < outcome.objective - 1e-6 * abs(outcome.objective):
         load_values(m, found.values)
         objective = float(pyo.value(m.objective))
-        status = SolveStatus.TIME_LIMIT if outcome.status is SolveStatus.NO_SOLUTION else outcome.status
-        outcome = replace(outcome, status=status, objective=objective, gap=relative_gap(objective, outcome.bound))
+        gap = relative_gap(objective, outcome.bound)
+        outcome = replace(outcome, status=SolveStatus.TIME_LIMIT, objective=objective, gap=gap)
         progress(f"hub search: its plan ({objective:,.0f}) is better than HiGHS's; keeping it")
     return replace(outcome, solve_seconds=outcome.solve_seconds + waited), found.lp_bound
 
