@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pyomo.environ as pyo
 
@@ -19,7 +18,7 @@ from planner.checks import Violation, check_inputs
 from planner.heuristic import BackgroundHubSearch, hub_search_start
 from planner.inputs import ModelInputs, build_inputs
 from planner.kpis import compute_kpis
-from planner.model import build_model, model_size
+from planner.model import build_model, copy_solution, load_values, model_size
 from planner.plan import Plan, extract_allocation, extract_costs, extract_sites, extract_zones
 from planner.scenario import Scenario, load_scenario
 from planner.solver import SolverOutcome, SolverSettings, SolveStatus, relative_gap, solve_pyomo
@@ -52,32 +51,6 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def load_values(target: pyo.ConcreteModel, values: Mapping[str, Mapping[Any, float]]) -> None:
-    """Set ``target``'s variables from ``values`` (component name -> index -> value; 0 where absent), rounding
-    integers, so that ``target`` holds that plan (or can be warm-started from it). Fixed variables are kept."""
-    for var in target.component_data_objects(pyo.Var, descend_into=True):
-        if not var.fixed:
-            var.set_value(0.0, skip_validation=True)
-    for name, by_index in values.items():
-        twin = target.find_component(name)
-        if twin is None:
-            continue
-        for index, value in by_index.items():
-            if index in twin and not twin[index].fixed:
-                var = twin[index]
-                value = round(value) if var.is_integer() or var.is_binary() else max(value, 0.0)
-                var.set_value(value, skip_validation=True)
-
-
-def copy_solution(source: pyo.ConcreteModel, target: pyo.ConcreteModel) -> None:
-    """Set ``target``'s variables to ``source``'s solution by name and index (see :func:`load_values`)."""
-    values = {
-        comp.name: {index: var.value for index, var in comp.items() if var.value is not None}
-        for comp in source.component_objects(pyo.Var, active=True)
-    }
-    load_values(target, values)
 
 
 def _violation_dicts(violations: list[Violation]) -> tuple[dict[str, object], ...]:
@@ -357,4 +330,4 @@ def solve_scenario(
     return solve_inputs(inp, progress=progress)
 
 
-__all__ = ["diagnose_infeasible", "solve_inputs", "solve_scenario"]
+__all__ = ["copy_solution", "diagnose_infeasible", "load_values", "solve_inputs", "solve_scenario"]

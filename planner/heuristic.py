@@ -11,7 +11,10 @@ this heuristic searches over hub plans, scoring each by that LP:
 3. local search, first improvement: drop or add evening opening, drop a hub, swap a hub for another in its
    locality, add a hub; each candidate plan is scored by the LP of the model restricted to its hubs (under a second
    on BNSSG) and must keep every hub rule and the budget;
-4. with the best hub plan fixed, solve the sessions as a MIP for the time left.
+4. with the best hub plan fixed, solve the sessions as a MIP;
+5. re-optimise one locality at a time (its hubs, evening opening and sessions, everything elsewhere fixed, the
+   current plan as MIP start) for the time left: a large-neighbourhood search that mends hub choices the LP scores
+   got wrong.
 
 The plan is then given to HiGHS as a MIP start, or, on a machine with a second core, the search runs in a second
 process alongside HiGHS (:class:`BackgroundHubSearch`) and the better of the two plans is kept. Every step keeps the
@@ -34,12 +37,21 @@ from typing import Any
 import pyomo.environ as pyo
 
 from planner.inputs import ModelInputs
-from planner.model import build_model
+from planner.model import build_model, copy_solution
 from planner.scenario import WEEKS_PER_YEAR
 from planner.solver import SolverSettings, SolveStatus, solve_pyomo
 
 HubPlan = tuple[frozenset[str], frozenset[str]]
 """Hubs opened, and those of them opened in the evening."""
+
+SESSIONS_SHARE = 0.2
+"""Share of the heuristic's time for the sessions MIP of the best hub plan."""
+
+LOCALITY_SHARE = 0.4
+"""Share of the heuristic's time for re-optimising one locality at a time (the hub search stops before both)."""
+
+LOCALITY_SETUP_SECONDS = 0.8
+"""Pyomo's hand-over of the full BNSSG model to HiGHS, on top of each locality's solver time."""
 
 IMPROVEMENT = 1e-4
 """Relative improvement of the LP score needed to accept a move (ignores solver noise)."""
@@ -52,8 +64,7 @@ class WarmStart:
     Attributes
     ----------
     model
-        A solved model of the inputs restricted to the chosen hubs; copy it into the full model with
-        :func:`planner.api.copy_solution`.
+        The full model holding the plan (copy it into another with :func:`planner.model.copy_solution`).
     objective
         The plan's objective value.
     lp_bound
@@ -288,6 +299,54 @@ def _sessions(inp: ModelInputs, plan: HubPlan, time_limit: float) -> pyo.Concret
     return relaxed if solve_pyomo(relaxed, settings).status.has_solution else None
 
 
+def improve_by_locality(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float) -> int:
+    """Large-neighbourhood search over localities on a full model ``m`` that holds a feasible plan.
+
+    For each locality in turn, its hubs, evening opening, pop-up and MDT sessions are re-solved with every other
+    site's decisions fixed and the current plan as the MIP start; a better plan is kept, otherwise the current one
+    is restored. Each such problem is locality-sized, so HiGHS settles it in seconds.
+
+    Parameters
+    ----------
+    inp
+        Model inputs (for the sites' localities).
+    m
+        The full model of ``inp``, its variables holding a feasible plan; left holding the improved plan.
+    time_limit
+        Seconds for all the localities together, shared out evenly.
+
+    Returns
+    -------
+    int
+        How many localities improved the plan.
+    """
+    began = time.perf_counter()
+    site_locality = inp.sites["locality"].to_dict()
+    localities = sorted(set(site_locality.values()))
+    site_vars = [(var, site) for comp in (m.hub_open, m.hub_evening, m.popup_sessions) for site, var in comp.items()]
+    site_vars += [(var, site) for (site, _k), var in m.mdt_sessions.items()]
+    best = float(pyo.value(m.objective))
+    improved = 0
+    for i, locality in enumerate(localities):
+        per = (time_limit - (time.perf_counter() - began)) / (len(localities) - i) - LOCALITY_SETUP_SECONDS
+        if per < 1.0:
+            break
+        current = [(var, var.value) for var in m.component_data_objects(pyo.Var) if not var.fixed]
+        elsewhere = [var for var, site in site_vars if not var.fixed and site_locality[site] != locality]
+        for var in elsewhere:
+            var.fix(round(var.value or 0.0))
+        outcome = solve_pyomo(m, SolverSettings(time_limit=per, mip_rel_gap=0.002), warm_start=True)
+        for var in elsewhere:
+            var.unfix()
+        value = float(pyo.value(m.objective)) if outcome.status.has_solution else math.inf
+        if value < best * (1 - IMPROVEMENT):
+            best, improved = value, improved + 1
+        else:
+            for var, old in current:
+                var.set_value(old, skip_validation=True)
+    return improved
+
+
 def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart | None:
     """A good feasible plan for ``inp`` by LP-scored local search over hub plans (see the module docstring).
 
@@ -296,7 +355,8 @@ def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart
     inp
         Model inputs.
     time_limit
-        Seconds for the whole heuristic: the LP relaxation, then the search until 70% of it, then the sessions.
+        Seconds for the whole heuristic: the LP relaxation and the search for 40% of it, the sessions MIP for 20%,
+        then one locality at a time for the rest.
 
     Returns
     -------
@@ -321,7 +381,7 @@ def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart
     plan = _first_plan(lp, y, inp, rules)
     best = _score(inp, plan, left())
     evaluations = 1
-    search_until = 0.3 * time_limit  # seconds left when the search stops and the sessions are solved
+    search_until = (SESSIONS_SHARE + LOCALITY_SHARE) * time_limit  # seconds left when the search stops
     improved = True
     while improved and left() > search_until:
         improved = False
@@ -335,15 +395,18 @@ def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart
             if score < best * (1 - IMPROVEMENT):
                 plan, best, improved = candidate, score, True
                 break
-    m = _sessions(inp, plan, left())
-    if m is None:
+    fixed = _sessions(inp, plan, left() - LOCALITY_SHARE * time_limit)
+    if fixed is None:
         return None
+    m = build_model(inp)
+    copy_solution(fixed, m)
+    improve_by_locality(inp, m, left())
     return WarmStart(
         model=m,
         objective=float(pyo.value(m.objective)),
         lp_bound=lp_bound,
-        hubs=plan[0],
-        evening=plan[1],
+        hubs=frozenset(s for s in m.HUBS if (m.hub_open[s].value or 0.0) > 0.5),
+        evening=frozenset(s for s in m.HUBS if (m.hub_evening[s].value or 0.0) > 0.5),
         evaluations=evaluations,
     )
 

@@ -20,6 +20,7 @@ the solution says by how much that requirement must give for the rest to be met.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import pyomo.environ as pyo
@@ -384,3 +385,29 @@ def model_size(m: pyo.ConcreteModel) -> dict[str, int]:
         "continuous": n_var - n_bin - n_int,
         "constraints": n_con,
     }
+
+
+def load_values(target: pyo.ConcreteModel, values: Mapping[str, Mapping[Any, float]]) -> None:
+    """Set ``target``'s variables from ``values`` (component name -> index -> value; 0 where absent), rounding
+    integers, so that ``target`` holds that plan (or can be warm-started from it). Fixed variables are kept."""
+    for var in target.component_data_objects(pyo.Var, descend_into=True):
+        if not var.fixed:
+            var.set_value(0.0, skip_validation=True)
+    for name, by_index in values.items():
+        twin = target.find_component(name)
+        if twin is None:
+            continue
+        for index, value in by_index.items():
+            if index in twin and not twin[index].fixed:
+                var = twin[index]
+                value = round(value) if var.is_integer() or var.is_binary() else max(value, 0.0)
+                var.set_value(value, skip_validation=True)
+
+
+def copy_solution(source: pyo.ConcreteModel, target: pyo.ConcreteModel) -> None:
+    """Set ``target``'s variables to ``source``'s solution by name and index (see :func:`load_values`)."""
+    values = {
+        comp.name: {index: var.value for index, var in comp.items() if var.value is not None}
+        for comp in source.component_objects(pyo.Var, active=True)
+    }
+    load_values(target, values)
