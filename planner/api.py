@@ -39,7 +39,7 @@ WARM_START_MIN_ZONES = 200
 """Scenarios with more zones than this get the hub search (every locality partnership, the largest with 175 zones,
 solves faster with HiGHS alone; see docs/benchmarks.md)."""
 
-SPAWN_SECONDS = 4.0
+SEARCH_GRACE_SECONDS = 4.0
 """How long past its deadline to wait for the background hub search (its last solve may overrun a little)."""
 
 HANDOFF_SECONDS = 1.0
@@ -153,7 +153,7 @@ def _keep_better(
         search.stop()
         return outcome, None
     began = time.perf_counter()
-    found = search.result(timeout=SPAWN_SECONDS + 0.1 * sc.solver.time_limit)
+    found = search.result(timeout=SEARCH_GRACE_SECONDS + 0.1 * sc.solver.time_limit)
     waited = time.perf_counter() - began
     if found is None:
         progress(f"hub search: no plan ({search.error}); keeping HiGHS's")

@@ -442,6 +442,7 @@ class BackgroundHubSearch:
     """
 
     def __init__(self, inp: ModelInputs, deadline: float) -> None:
+        self.error: str | None = None
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(target=_search_in_child, args=(child, deadline), daemon=True)
@@ -451,7 +452,6 @@ class BackgroundHubSearch:
         # while this process gets on with HiGHS.
         self._sender = threading.Thread(target=self._send, args=(inp,), daemon=True)
         self._sender.start()
-        self.error: str | None = None
 
     def _send(self, inp: ModelInputs) -> None:
         try:
