@@ -37,7 +37,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from planner.inputs import ModelInputs
-from planner.model import build_model, copy_solution
+from planner.model import build_model, copy_solution, solution_values
 from planner.scenario import WEEKS_PER_YEAR
 from planner.solver import SolverSettings, SolveStatus, solve_pyomo
 
@@ -85,11 +85,7 @@ class WarmStart:
 
     def found(self) -> Found:
         """The plan as plain values that can cross a process boundary."""
-        values: dict[str, dict[Any, float]] = {}
-        for comp in self.model.component_objects(pyo.Var, active=True):
-            nonzero = {index: float(var.value) for index, var in comp.items() if var.value}
-            if nonzero:
-                values[comp.name] = nonzero
+        values = solution_values(self.model)
         return Found(self.objective, self.lp_bound, self.hubs, self.evening, self.evaluations, values)
 
 
@@ -290,13 +286,13 @@ def _sessions(inp: ModelInputs, plan: HubPlan, time_limit: float) -> pyo.Concret
     outcome = solve_pyomo(m, SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.005))
     if outcome.status.has_solution:
         return m
-    relaxed = _fixed_model(inp, plan)
-    pyo.TransformationFactory("core.relax_integer_vars").apply_to(relaxed)
+    # No plan in time: relax the same model, round its sessions and solve the allocation.
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
     settings = SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.0)
-    if not solve_pyomo(relaxed, settings).status.has_solution:
+    if not solve_pyomo(m, settings).status.has_solution:
         return None
-    _round_sessions(relaxed, inp)
-    return relaxed if solve_pyomo(relaxed, settings).status.has_solution else None
+    _round_sessions(m, inp)
+    return m if solve_pyomo(m, settings).status.has_solution else None
 
 
 def improve_by_locality(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float) -> int:

@@ -404,10 +404,17 @@ def load_values(target: pyo.ConcreteModel, values: Mapping[str, Mapping[Any, flo
                 var.set_value(value, skip_validation=True)
 
 
+def solution_values(m: pyo.ConcreteModel) -> dict[str, dict[Any, float]]:
+    """The non-zero variable values ``m`` holds, as component name -> index -> value (what :func:`load_values`
+    takes; plain data, so it can cross a process boundary)."""
+    values: dict[str, dict[Any, float]] = {}
+    for comp in m.component_objects(pyo.Var, active=True):
+        nonzero = {index: float(var.value) for index, var in comp.items() if var.value}
+        if nonzero:
+            values[comp.name] = nonzero
+    return values
+
+
 def copy_solution(source: pyo.ConcreteModel, target: pyo.ConcreteModel) -> None:
     """Set ``target``'s variables to ``source``'s solution by name and index (see :func:`load_values`)."""
-    values = {
-        comp.name: {index: var.value for index, var in comp.items() if var.value is not None}
-        for comp in source.component_objects(pyo.Var, active=True)
-    }
-    load_values(target, values)
+    load_values(target, solution_values(source))
