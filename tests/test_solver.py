@@ -7,7 +7,15 @@ import pyomo.environ as pyo
 import pytest
 import scipy.sparse as sp
 
-from planner.solver import MatrixProblem, SolverSettings, SolveStatus, relative_gap, solve_matrix, solve_pyomo
+from planner.solver import (
+    MatrixProblem,
+    Resolver,
+    SolverSettings,
+    SolveStatus,
+    relative_gap,
+    solve_matrix,
+    solve_pyomo,
+)
 
 
 def knapsack(n: int, seed: int = 0) -> MatrixProblem:
@@ -153,3 +161,38 @@ def test_stale_start_values_are_never_returned(monkeypatch: pytest.MonkeyPatch) 
     assert out.values is not None and out.objective is not None
     assert float(p.c @ out.values) == pytest.approx(out.objective)
     assert out.objective > 0
+
+
+def pyomo_knapsack(n: int, seed: int = 0) -> pyo.ConcreteModel:
+    """A 0-1 knapsack as a Pyomo model (maximise value within half the total weight)."""
+    rng = np.random.default_rng(seed)
+    value, weight = rng.integers(5, 50, n), rng.integers(5, 50, n)
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(range(n), domain=pyo.Binary)
+    m.cap = pyo.Constraint(expr=sum(int(weight[i]) * m.x[i] for i in range(n)) <= int(weight.sum()) // 2)
+    m.o = pyo.Objective(expr=sum(int(value[i]) * m.x[i] for i in range(n)), sense=pyo.maximize)
+    return m
+
+
+def test_resolver_agrees_with_fresh_solves_as_fixings_change() -> None:
+    """Re-solving one HiGHS instance after fixing and unfixing variables gives what a fresh solve gives."""
+    m = pyomo_knapsack(25, seed=3)
+    exact = SolverSettings(mip_rel_gap=0.0)
+    resolver = Resolver()
+    free = resolver.solve(m, exact)
+    assert free.status is SolveStatus.OPTIMAL and free.objective is not None
+    chosen = [i for i in m.x if m.x[i].value > 0.5]
+    # Forbid the optimum's first item: worse, and that item stays out.
+    m.x[chosen[0]].fix(0)
+    forced = resolver.solve(m, exact, warm_start=True)
+    twin = pyomo_knapsack(25, seed=3)
+    twin.x[chosen[0]].fix(0)
+    fresh = solve_pyomo(twin, exact)
+    assert forced.objective is not None and fresh.objective is not None
+    assert forced.objective == pytest.approx(fresh.objective)
+    assert forced.objective < free.objective
+    assert m.x[chosen[0]].value == 0
+    # Unfixed again, the optimum comes back.
+    m.x[chosen[0]].unfix()
+    again = resolver.solve(m, exact, warm_start=True)
+    assert again.objective == pytest.approx(free.objective)
