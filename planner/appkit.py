@@ -29,7 +29,7 @@ from geodata.dataset import Dataset, load_dataset
 from geodata.errors import DataValidationError, PlannerError
 from planner.charts import MEASURES
 from planner.plan import Plan
-from planner.report import HEADLINE, comparison_table, format_indicator, headline
+from planner.report import HEADLINE, comparison_table, format_indicator, headline_cards
 from planner.scenario import EVENING_SLOTS, SPECIALTIES, Scenario, load_scenario
 from planner.solver import SolveStatus
 
@@ -758,22 +758,6 @@ def dataset_with_upload(check: UploadCheck | None, base: Dataset | None = None) 
 
 
 # ------------------------------------------------------------------------------------------------ outputs
-
-
-def headline_cards(plan: Plan) -> list[tuple[str, str]]:
-    """The KPI cards the app shows: (label, formatted value)."""
-    h = headline(plan)
-    cards = [
-        ("Hubs open", "hubs_open", "int"),
-        ("Hubs open evenings", "evening_hubs", "int"),
-        ("Pop-up sessions a week", "popup_sessions_per_week", "int"),
-        ("Mean travel (min)", "mean_minutes", "num"),
-        ("Within 20 minutes", "within_20_all", "pct"),
-        ("Evening-access gap", "evening_gap_share", "pct"),
-        ("Demand unserved", "unmet_share", "pct"),
-        ("Annual cost", "total_cost", "money"),
-    ]
-    return [(label, format_indicator(h.get(key), kind)) for label, key, kind in cards]
 
 
 def comparison_display(plan_a: Plan, plan_b: Plan, name_a: str, name_b: str) -> pd.DataFrame:

@@ -95,28 +95,14 @@ def _load_dataset(path: Path | None) -> Any:
 
 
 def _kpi_table(plans: list[Plan], names: list[str]) -> Table:
-    from planner.report import format_indicator, headline  # matplotlib: imported only when a table is printed
+    from planner.report import HEADLINE, format_indicator, headline  # matplotlib: imported only when a table is printed
 
     table = Table(title="Key indicators", show_lines=False)
     table.add_column("indicator")
     for n in names:
         table.add_column(n, justify="right")
-    rows: list[tuple[str, str, str]] = [
-        ("status", "status", "text"),
-        ("gap", "gap", "pct"),
-        ("annual cost", "total_cost", "money"),
-        ("hubs open", "hubs_open", "int"),
-        ("evening hubs", "evening_hubs", "int"),
-        ("pop-up sessions / week", "popup_sessions_per_week", "int"),
-        ("mean travel (min)", "mean_minutes", "num"),
-        ("90th pct travel (min)", "p90_minutes", "num"),
-        ("within 20 min (all)", "within_20_all", "pct"),
-        ("evening gap (share)", "evening_gap_share", "pct"),
-        ("evening gap (people)", "evening_gap_people", "num"),
-        ("unmet (share)", "unmet_share", "pct"),
-    ]
     heads = [headline(p) for p in plans]
-    for label, key, kind in rows:
+    for key, label, kind in HEADLINE:
         table.add_row(label, *(format_indicator(h.get(key), kind) for h in heads))
     return table
 

@@ -47,7 +47,7 @@ ATTRIBUTION = (
 HEADLINE: list[tuple[str, str, str]] = [
     ("status", "Status", "text"),
     ("gap", "Proven gap", "pct"),
-    ("total_cost", "Annual cost (£)", "money"),
+    ("total_cost", "Annual cost", "money"),
     ("hubs_open", "Hubs open", "int"),
     ("evening_hubs", "Hubs open evenings", "int"),
     ("popup_sessions_per_week", "Pop-up sessions a week", "int"),
@@ -60,7 +60,19 @@ HEADLINE: list[tuple[str, str, str]] = [
     ("evening_gap_people", "Evening-access gap (people)", "num"),
     ("mdt_unmet_per_week", "MDT reviews unmet a week", "num"),
 ]
-"""Headline indicators of the report and the comparison: key, label, format."""
+"""Headline indicators of the report, the comparison, the app and the command line: key, label, format."""
+
+CARDS = (
+    "hubs_open",
+    "evening_hubs",
+    "popup_sessions_per_week",
+    "mean_minutes",
+    "within_20_all",
+    "evening_gap_share",
+    "unmet_share",
+    "total_cost",
+)
+"""The headline indicators shown as cards at the top of the report and of the app (keys of :data:`HEADLINE`)."""
 
 
 def _b64(png: bytes, alt: str) -> str:
@@ -126,22 +138,19 @@ def _status_box(plan: Plan) -> str:
             f"<ul>{items}</ul></div>")  # fmt: skip
 
 
-def _kpi_cards(plan: Plan) -> str:
+def headline_cards(plan: Plan) -> list[tuple[str, str]]:
+    """The plan's :data:`CARDS` as (label, formatted value), in order: the report and the app show the same."""
     h = headline(plan)
-    cards = [
-        ("hubs_open", "hubs open", "int"),
-        ("evening_hubs", "open evenings / Saturdays", "int"),
-        ("popup_sessions_per_week", "pop-up sessions a week", "int"),
-        ("mean_minutes", "mean travel, minutes", "num"),
-        ("within_20_all", "contacts within 20 minutes", "pct"),
-        ("evening_gap_share", "evening-access gap", "pct"),
-        ("total_cost", "annual cost", "money"),
-    ]
+    spec = {key: (label, kind) for key, label, kind in HEADLINE}
+    return [(spec[key][0], format_indicator(h.get(key), spec[key][1])) for key in CARDS]
+
+
+def _kpi_cards(plan: Plan) -> str:
     return (
         "<div class='kpis'>"
         + "".join(
-            f"<div class='kpi'><b>{format_indicator(h.get(k), f)}</b><span>{html.escape(label)}</span></div>"
-            for k, label, f in cards
+            f"<div class='kpi'><b>{html.escape(value)}</b><span>{html.escape(label)}</span></div>"
+            for label, value in headline_cards(plan)
         )
         + "</div>"
     )
@@ -302,11 +311,13 @@ def render_frontier(frontier: pd.DataFrame, name: str) -> str:
 
 
 __all__ = [
+    "CARDS",
     "HEADLINE",
     "MEASURES",
     "comparison_table",
     "format_indicator",
     "headline",
+    "headline_cards",
     "render_comparison",
     "render_frontier",
     "render_report",

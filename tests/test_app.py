@@ -7,6 +7,7 @@ scenarios (a few seconds each); solved plans are cached process-wide, so later t
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import time
@@ -18,6 +19,7 @@ import pytest
 
 from planner import appkit as ak
 from planner.errors import ScenarioError
+from planner.report import render_report
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -381,7 +383,7 @@ def test_downloads_content(plan_b: Any, zones: Any) -> None:
     assert len(pd.read_csv(io.StringIO(ak.zones_csv(plan_b)))) == len(plan_b.zones)
 
 
-def test_comparison_and_equity_tables(plan_b: Any) -> None:
+def test_comparison_and_equity_tables(plan_b: Any, zones: Any) -> None:
     sc_a = ak.load_library_scenario(WESTON_A)
     plan_a, _ = ak.solve_cached(sc_a)
     table = ak.comparison_display(plan_a, plan_b, "A", "B")
@@ -392,6 +394,12 @@ def test_comparison_and_equity_tables(plan_b: Any) -> None:
     assert eq.index.name == "imd decile" and eq["before: nearest GP (min)"].notna().all()
     cards = dict(ak.headline_cards(plan_b))
     assert cards["Hubs open"] == "2" and cards["Annual cost"].startswith("£")
+    assert cards["Demand unserved"].endswith("%")
+    # The HTML report opens with the same cards, in the same order, as the app.
+    page = render_report(plan_b, ak.load_library_scenario(WESTON_B), zones)
+    opening = page[page.index("<div class='kpis'>") :]
+    positions = [opening.index(f"<b>{html.escape(v)}</b><span>{html.escape(k)}</span>") for k, v in cards.items()]
+    assert positions == sorted(positions) and len(cards) == 8
 
 
 def test_check_upload_good_and_bad() -> None:
