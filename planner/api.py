@@ -15,6 +15,7 @@ import pyomo.environ as pyo
 
 from geodata.dataset import Dataset, load_dataset
 from planner.checks import Violation, check_inputs
+from planner.counts import solve_by_counts
 from planner.heuristic import BackgroundHubSearch, hub_search_start
 from planner.inputs import ModelInputs, build_inputs
 from planner.kpis import compute_kpis
@@ -225,13 +226,20 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
         warm_seconds = time.perf_counter() - began
         settings = replace(settings, time_limit=max(sc.solver.time_limit - warm_seconds, 1.0))
     progress(f"solving with HiGHS (time limit {sc.solver.time_limit:g} s, gap {sc.solver.mip_rel_gap:g})")
+    split: SolverOutcome | None = None
+    if not use_search and sc.solver.split_counts:
+        began = time.perf_counter()
+        split = solve_by_counts(inp, m, settings, progress=progress)
+        warm_seconds = time.perf_counter() - began  # spent whether or not the split paid
+        settings = replace(settings, time_limit=max(settings.time_limit - warm_seconds, 1.0))
     try:
-        outcome = solve_pyomo(m, settings, warm_start=warm)
+        outcome = split if split is not None else solve_pyomo(m, settings, warm_start=warm)
     except BaseException:
         if search is not None:
             search.stop()
         raise
-    outcome = replace(outcome, solve_seconds=outcome.solve_seconds + warm_seconds)
+    if split is None:
+        outcome = replace(outcome, solve_seconds=outcome.solve_seconds + warm_seconds)
     if search is not None:
         outcome, lp_bound = _keep_better(outcome, search, m, sc, progress)
     if lp_bound is not None and outcome.objective is not None and (outcome.bound is None or lp_bound > outcome.bound):

@@ -206,6 +206,9 @@ class SolverOptions(_Frozen):
     warm_start_share: float = Field(0.5, gt=0, lt=1)
     """Share of the time limit given to the hub search when it runs first (one core, or ``parallel_search``
     off)."""
+    split_counts: bool = True
+    """For plans the size of a locality partnership: decide how many hubs (and evening openings) first, one
+    MIP per pair the budget allows, when the LP bound says it pays (:mod:`planner.counts`)."""
 
 
 class Scenario(_Frozen):

@@ -1,0 +1,87 @@
+"""Deciding the hub counts first (planner.counts): the pairs, the optimum, a valid bound, the model as built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyomo.environ as pyo
+import pytest
+
+import planner.counts as counts
+from planner.api import solve_inputs
+from planner.inputs import build_inputs
+from planner.invariants import plan_violations
+from planner.model import build_model
+from planner.scenario import Scenario, load_scenario
+from planner.solver import SolverSettings, SolveStatus
+
+
+def toy_scenario(**changes: object) -> Scenario:
+    return Scenario(name="toy").with_changes({"budget": {"annual": 600_000}, **changes})
+
+
+def test_pairs_are_what_the_budget_and_the_core_offer_allow(toy: object) -> None:
+    # Two localities need two core hubs at £180,000; £600,000 leaves £240,000: one evening opening (£150,000)
+    # with two hubs, none with three.
+    inp = build_inputs(toy, toy_scenario())  # type: ignore[arg-type]
+    assert counts.count_pairs(inp) == [(2, 0), (2, 1), (3, 0)]
+    exact = build_inputs(toy, toy_scenario(hubs={"exact_hubs": 2}))  # type: ignore[arg-type]
+    assert counts.count_pairs(exact) == [(2, 0), (2, 1)]
+    unlimited = build_inputs(toy, toy_scenario(budget={"annual": None}))  # type: ignore[arg-type]
+    assert counts.count_pairs(unlimited) == []  # no budget: the count is not limited, no split
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"budget": {"annual": 1_000_000}, "weights": {"equity": 1.0}}, {"mdt": {"workforce": {"diabetes": 1}}}],
+    ids=["tight", "equity", "one-mdt"],
+)
+def test_split_gives_the_optimum_with_a_valid_bound(
+    toy: object, monkeypatch: pytest.MonkeyPatch, changes: dict[str, object]
+) -> None:
+    monkeypatch.setattr(counts, "MIN_GAIN", -1.0)  # split whether or not it pays
+    exact = {"solver": {"mip_rel_gap": 0.0}}
+    inp = build_inputs(toy, toy_scenario(**changes, **exact))  # type: ignore[arg-type]
+    m = build_model(inp)
+    names = {c.name for c in m.component_objects()}
+    out = counts.solve_by_counts(inp, m, SolverSettings(mip_rel_gap=0.0))
+    assert out is not None and out.status is SolveStatus.OPTIMAL
+    assert {c.name for c in m.component_objects()} == names  # the count rows are gone again
+    assert pyo.value(m.objective) == pytest.approx(out.objective)
+    whole = solve_inputs(build_inputs(toy, toy_scenario(**changes, solver={"mip_rel_gap": 0.0, "split_counts": False})))  # type: ignore[arg-type]
+    assert whole.objective is not None and out.objective is not None and out.bound is not None
+    assert out.objective == pytest.approx(whole.objective, rel=1e-6)
+    assert out.bound <= whole.objective + 1e-6
+    plan = solve_inputs(inp)  # the same through the pipeline, with every invariant held
+    assert plan.objective == pytest.approx(whole.objective, rel=1e-6)
+    assert plan_violations(plan, inp) == []
+
+
+def test_split_that_does_not_pay_leaves_the_model_alone(toy: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(counts, "MIN_GAIN", 10.0)  # no split can gain 1000%
+    messages: list[str] = []
+    inp = build_inputs(toy, toy_scenario())  # type: ignore[arg-type]
+    m = build_model(inp)
+    names = {c.name for c in m.component_objects()}
+    assert counts.solve_by_counts(inp, m, SolverSettings(), progress=messages.append) is None
+    assert {c.name for c in m.component_objects()} == names
+    assert any("would not pay" in s for s in messages)
+    plan = solve_inputs(inp)  # falls back to the whole model
+    assert plan.status is SolveStatus.OPTIMAL and plan_violations(plan, inp) == []
+
+
+def test_split_and_whole_model_agree_on_south_bristol(bnssg: object) -> None:
+    """On the real data (South Bristol planned on its own, where the split pays), each plan is within the other's
+    proven bound: both proofs hold."""
+    default = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "default.yaml")
+    sc = default.with_changes({"name": "south_bristol", "localities": ["South Bristol"], "budget": {"annual": 580_000}})
+    messages: list[str] = []
+    split = solve_inputs(build_inputs(bnssg, sc), progress=messages.append)  # type: ignore[arg-type]
+    assert any("deciding hub counts first:" in s for s in messages)
+    whole = solve_inputs(build_inputs(bnssg, sc.with_changes({"solver": {"split_counts": False}})))  # type: ignore[arg-type]
+    for plan in (split, whole):
+        assert plan.status is SolveStatus.OPTIMAL and plan.gap is not None and plan.gap <= 0.01 + 1e-9
+    assert split.bound is not None and whole.bound is not None
+    assert split.objective is not None and whole.objective is not None
+    assert split.bound <= whole.objective + 1e-6 and whole.bound <= split.objective + 1e-6
+    assert plan_violations(split, build_inputs(bnssg, sc)) == []  # type: ignore[arg-type]
