@@ -341,9 +341,9 @@ class Resolver:
     :func:`solve_pyomo` hands the whole model to a new HiGHS instance each time (about 0.8 s for the BNSSG
     default). The locality search of :mod:`planner.heuristic` fixes most site decisions, re-solves and unfixes them
     again, and :mod:`planner.counts` fixes the hub counts pair after pair; here only the changed variable bounds go
-    to HiGHS between solves (about 0.03 s). Fixed variables are
-    passed as variables with equal bounds rather than substituted into the constraints, so fixing and unfixing
-    never rewrites a constraint. Constraints, the objective and the set of variables must not change between solves.
+    to HiGHS between solves (about 0.03 s). Fixed variables are passed as variables with equal bounds rather than
+    substituted into the constraints, so fixing and unfixing never rewrites a constraint. Constraints, the objective
+    and the set of variables must not change between solves.
     """
 
     def __init__(self) -> None:
