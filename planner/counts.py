@@ -1,13 +1,21 @@
-"""Deciding how many hubs open (and open in the evening) before deciding which.
+"""Deciding how many hubs open (and open in the evening), and how many MDT sessions run, before deciding which.
 
 A locality partnership's budget buys only a few hubs (£180,000 a year each, from budgets of £290,000-£860,000), so
 the LP relaxation opens fractions of several hubs and evening openings and its bound is loose: for South Bristol
 it is 17,423 against an optimum of 25,788, and HiGHS closes that by branching on single hubs for 15-20 seconds.
 Fixing the *number* of hubs and of evening openings removes most of it: the LP of South Bristol's best pair
 (2 hubs, 1 evening opening) is 24,008. The pairs the budget allows are few (five for South Bristol), so they are
-solved as separate MIPs in the order of their LP bounds, and a pair whose LP bound is already within the gap of
+solved one at a time in the order of their LP bounds, and a pair whose LP bound is already within the gap of
 the best plan found is not solved at all (this is branching on the count first, as a solver would on a
-special ordered set). The bound on the whole problem is the least of the pairs' bounds.
+special ordered set). The bound on the whole problem is the least of the bounds of what was solved or pruned.
+
+Within a pair, the number of MDT sessions a week is decided the same way. One MDT session costs as much as
+2.7 pop-up sessions, and the LP buys a fraction of one (North and West Bristol, 1 hub: 1.75 sessions) where a plan
+must choose between one session and fewer pop-ups or two and fewer still; HiGHS spent 5 s on that choice. Each
+count gets its own MIP (LP bound 18,581 for one session, 18,948 for two, 19,812 for none, against 18,069 for
+the pair). The LP bound is a convex function of the count (it is the value function of an LP in a right-hand
+side), so the counts are visited outward from the pair LP's own fractional count, each LP only when the queue
+reaches it, and a count whose neighbour nearer the middle is already pruned is pruned too.
 
 The split is only used when it pays: when the best pair's LP bound is at least :data:`MIN_GAIN` above the LP bound of
 the whole problem (a strong-branching test of the count disjunction). Where it is not (South Gloucestershire:
@@ -17,10 +25,11 @@ Measurements are in docs/benchmarks.md.
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import pyomo.environ as pyo
 
@@ -73,18 +82,48 @@ def count_pairs(inp: ModelInputs) -> list[Pair]:
 def _add_count_rows(m: pyo.ConcreteModel) -> None:
     m.count_hubs = pyo.Var(domain=pyo.NonNegativeIntegers)
     m.count_evening = pyo.Var(domain=pyo.NonNegativeIntegers)
+    m.count_mdt = pyo.Var(domain=pyo.NonNegativeIntegers)
     m.count_hubs_row = pyo.Constraint(expr=pyo.quicksum(m.hub_open.values()) == m.count_hubs)
     m.count_evening_row = pyo.Constraint(expr=pyo.quicksum(m.hub_evening.values()) == m.count_evening)
+    m.count_mdt_row = pyo.Constraint(expr=pyo.quicksum(m.mdt_sessions.values(), start=0) == m.count_mdt)
 
 
 def _remove_count_rows(m: pyo.ConcreteModel) -> None:
-    for name in ("count_hubs_row", "count_evening_row", "count_hubs", "count_evening"):
+    for name in ("count_hubs_row", "count_evening_row", "count_mdt_row", "count_hubs", "count_evening", "count_mdt"):
         m.del_component(name)
 
 
-def _fix_pair(m: pyo.ConcreteModel, pair: Pair) -> None:
+def _fix_node(m: pyo.ConcreteModel, pair: Pair, mdt: int | None = None) -> None:
     m.count_hubs.fix(pair[0])
     m.count_evening.fix(pair[1])
+    if mdt is None:
+        m.count_mdt.unfix()
+    else:
+        m.count_mdt.fix(mdt)
+
+
+@dataclass(order=True)
+class _Node:
+    """An entry of the best-first queue: a (hubs, evening openings) pair, or one MDT session count within it.
+
+    ``key`` is a lower bound on the node's optimum: its own LP bound once ``known``, else its parent's (the LP
+    bound is convex in the MDT count, so it only rises away from the pair LP's own count, the way ``step`` walks).
+    """
+
+    key: float
+    seq: int
+    pair: Pair = field(compare=False)
+    mdt: int | None = field(compare=False, default=None)
+    known: bool = field(compare=False, default=False)
+    step: int = field(compare=False, default=0)
+
+
+def _describe(pair: Pair, mdt: int | None) -> str:
+    hubs = f"{pair[0]} hub" + ("s" if pair[0] != 1 else "")
+    if mdt is None:  # the pair's LP did not finish, so its MDT count is left to HiGHS
+        return f"{hubs}, {pair[1]} open in the evening"
+    sessions = f"{mdt} MDT session" + ("s" if mdt != 1 else "")
+    return f"{hubs}, {pair[1]} open in the evening, {sessions} a week"
 
 
 def solve_by_counts(
@@ -94,7 +133,7 @@ def solve_by_counts(
     *,
     progress: Callable[[str], None] | None = None,
 ) -> SolverOutcome | None:
-    """Solve ``m`` one (hubs, evening openings) pair at a time, if that pays (see the module docstring).
+    """Solve ``m`` one (hubs, evening openings, MDT sessions) count at a time, if that pays (module docstring).
 
     Parameters
     ----------
@@ -103,15 +142,15 @@ def solve_by_counts(
     m
         The model of ``inp``; left holding the best plan when one is returned, and as built either way.
     settings
-        HiGHS settings: the time limit covers everything here, and ``mip_rel_gap`` is both each pair's gap and the
-        margin by which a pair must be able to beat the best plan to be solved.
+        HiGHS settings: the time limit covers everything here, and ``mip_rel_gap`` is both each count's gap and the
+        margin by which a count must be able to beat the best plan to be solved.
     progress
         Called with a short message at each step.
 
     Returns
     -------
     SolverOutcome or None
-        The best plan's outcome (bound: the least of the pairs' bounds), or ``None`` when the split does not pay,
+        The best plan's outcome (bound: the least of the counts' bounds), or ``None`` when the split does not pay,
         finds no plan in time or the pairs' LPs fail; then ``m`` is unchanged and the whole model should be solved.
     """
     say = progress or (lambda _: None)
@@ -127,21 +166,27 @@ def solve_by_counts(
     try:
         lp = m.clone()
         pyo.TransformationFactory("core.relax_integer_vars").apply_to(lp)
-        lp_solver = Resolver()  # between pairs only the two count variables' bounds change
+        lp_solver = Resolver()  # between counts only the count variables' bounds change
         lp_settings = SolverSettings(time_limit=max(left(), 1.0), mip_rel_gap=0.0)
         whole = lp_solver.solve(lp, lp_settings)
         if whole.status is not SolveStatus.OPTIMAL or whole.objective is None:
             return None
-        lp_bound: dict[Pair, float] = {}
-        for pair in pairs:
-            _fix_pair(lp, pair)
+
+        def lp_value(pair: Pair, mdt: int | None, fallback: float) -> tuple[float, bool]:
+            """The LP bound with these counts fixed, and whether that LP was solved to optimality."""
+            _fix_node(lp, pair, mdt)
             out = lp_solver.solve(lp, replace(lp_settings, time_limit=max(left(), 1.0)))
             if out.status is SolveStatus.INFEASIBLE:
-                lp_bound[pair] = math.inf
-            elif out.status is SolveStatus.OPTIMAL and out.objective is not None:
-                lp_bound[pair] = out.objective
-            else:  # an LP that did not finish still has the whole LP's bound
-                lp_bound[pair] = whole.objective
+                return math.inf, True
+            if out.status is SolveStatus.OPTIMAL and out.objective is not None:
+                return out.objective, True
+            return fallback, False  # an LP that did not finish still has its parent's bound
+
+        lp_bound: dict[Pair, float] = {}
+        lp_mdt: dict[Pair, float | None] = {}  # MDT sessions in each pair's LP optimum (None: LP not solved)
+        for pair in pairs:
+            lp_bound[pair], solved_lp = lp_value(pair, None, whole.objective)
+            lp_mdt[pair] = float(lp.count_mdt.value or 0.0) if solved_lp and math.isfinite(lp_bound[pair]) else None
         gain = min(lp_bound.values()) / whole.objective - 1 if whole.objective > 0 else 0.0
         if gain < MIN_GAIN:
             say(f"deciding hub counts first would not pay (LP bound +{gain:.1%}); solving the whole model")
@@ -149,37 +194,76 @@ def solve_by_counts(
         say(f"deciding hub counts first: {len(pairs)} (hubs, evening) pairs, LP bound +{gain:.1%}")
         solver = Resolver()
         best, best_values = math.inf, None
-        bound: dict[Pair, float] = {}
         gap = settings.mip_rel_gap
-        for pair in sorted(pairs, key=lambda p: lp_bound[p]):
+        bounds: list[float] = []  # a lower bound for every count settled (solved, pruned or out of time)
+        solved = 0
+        queue = [_Node(lp_bound[p], i, p) for i, p in enumerate(pairs) if math.isfinite(lp_bound[p])]
+        heapq.heapify(queue)
+        seq = len(queue)
+
+        def push(key: float, pair: Pair, mdt: int, *, known: bool, step: int) -> None:
+            nonlocal seq
+            seq += 1
+            heapq.heappush(queue, _Node(key, seq, pair, mdt, known, step))
+
+        while queue:
+            node = heapq.heappop(queue)
             cutoff = best * (1 - gap) if best_values is not None else None
-            if math.isinf(lp_bound[pair]) or (cutoff is not None and lp_bound[pair] >= cutoff) or left() < 0.5:
-                bound[pair] = lp_bound[pair]  # pruned, impossible or out of time: the LP bound stands
+            if (cutoff is not None and node.key >= cutoff) or left() < 0.5:
+                # Pruned (every node left is at least as high) or out of time: the keys are the bounds.
+                bounds += [node.key, *(n.key for n in queue)]
+                break
+            t = lp_mdt[node.pair]
+            if node.mdt is None and t is not None:
+                # The pair's LP takes a fractional MDT count t; its LP bound is convex in the count, so walk
+                # outward from floor(t) and ceil(t), each step at least as high as the one before.
+                low, high = math.floor(t + 1e-6), math.ceil(t - 1e-6)
+                if low == high:
+                    push(node.key, node.pair, low, known=False, step=0)
+                else:
+                    push(node.key, node.pair, low, known=False, step=-1)
+                    push(node.key, node.pair, high, known=False, step=1)
                 continue
-            _fix_pair(m, pair)
+            if node.mdt is not None and not node.known:
+                value, _ = lp_value(node.pair, node.mdt, node.key)
+                if math.isinf(value):
+                    continue  # impossible, and so is every count further out
+                if node.step <= 0 and node.mdt > 0:
+                    push(value, node.pair, node.mdt - 1, known=False, step=-1)
+                if node.step >= 0:
+                    push(value, node.pair, node.mdt + 1, known=False, step=1)
+                push(max(value, node.key), node.pair, node.mdt, known=True, step=node.step)
+                continue
+            _fix_node(m, node.pair, node.mdt)
             # Only a plan better than the best by more than the gap matters: HiGHS prunes everything else.
             extra = {**settings.extra, **({"objective_bound": cutoff} if cutoff is not None else {})}
             out = solver.solve(m, replace(settings, time_limit=left(), extra=extra))
+            solved += 1
             if out.objective is not None and out.objective < best:
                 best, best_values = out.objective, solution_values(m)
             if out.status is SolveStatus.INFEASIBLE:
                 found = math.inf if cutoff is None else cutoff  # with a cutoff: nothing better than it
             elif out.bound is None:
-                found = lp_bound[pair]
+                found = node.key
             else:  # with a cutoff, HiGHS's bound holds only for plans better than the cutoff
                 found = out.bound if cutoff is None else min(out.bound, cutoff)
-            bound[pair] = max(lp_bound[pair], found)
-            hubs = f"{pair[0]} hub" + ("s" if pair[0] != 1 else "")
-            say(f"  {hubs}, {pair[1]} open in the evening: best so far {best:,.0f} ({out.status})")
+            bounds.append(max(node.key, found))
+            say(f"  {_describe(node.pair, node.mdt)}: best so far {best:,.0f} ({out.status})")
         if best_values is None:
             return None
         load_values(m, best_values)
-        lower = min(bound.values())
+        lower = min(bounds, default=best)
         objective = float(pyo.value(m.objective))
         gap_now = relative_gap(objective, lower)
         status = SolveStatus.OPTIMAL if gap_now is not None and gap_now <= gap + 1e-9 else SolveStatus.TIME_LIMIT
         return SolverOutcome(
-            status, objective, lower, gap_now, time.perf_counter() - began, None, f"{len(pairs)} hub-count pairs"
+            status,
+            objective,
+            lower,
+            gap_now,
+            time.perf_counter() - began,
+            None,
+            f"{len(pairs)} hub-count pairs, {solved} MIPs",
         )
     finally:
         _remove_count_rows(m)
