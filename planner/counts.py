@@ -17,9 +17,16 @@ the pair). The LP bound is a convex function of the count (it is the value funct
 side), so the counts are visited outward from the pair LP's own fractional count, each LP only when the queue
 reaches it, and a count whose neighbour nearer the middle is already pruned is pruned too.
 
-The split is only used when it pays: when the best pair's LP bound is at least :data:`MIN_GAIN` above the LP bound of
-the whole problem (a strong-branching test of the count disjunction). Where it is not (South Gloucestershire:
-4-5%, and there the slow part is the pop-up sessions, not the hubs), the whole model goes to HiGHS as before.
+Where the whole LP places more than :data:`POPUP_LINK_SESSIONS` pop-up sessions a week (South Gloucestershire: 19),
+the evening block is the hard part: choosing which venues get 17-22 whole sessions of 12 for about 217 contacts is
+close to bin packing, and HiGHS stalls on it. There the counts' models also get the pop-up linking rows
+(``serve <= demand x sessions``): in the whole model they only slowed HiGHS down (21 s to 37 s), but with the
+counts fixed they halve the time of South Gloucestershire's hardest count (40 s to 18 s). Below that they cost more
+than they give (North and West Bristol, 9.5 sessions: 2.8 s to 4.3 s).
+
+The split is used when the best pair's LP bound is at least :data:`MIN_GAIN` above the LP bound of the whole problem
+(a strong-branching test of the count disjunction); measured on every locality and scenario, splitting is never
+more than 0.25 s slower, so the threshold is 0 and the split is used whenever the budget limits the hub count.
 Measurements are in docs/benchmarks.md.
 """
 
@@ -37,12 +44,17 @@ from planner.inputs import ModelInputs
 from planner.model import load_values, solution_values
 from planner.solver import Resolver, SolverOutcome, SolverSettings, SolveStatus, relative_gap
 
-MIN_GAIN = 0.06
-"""How far above the whole LP bound the best pair's LP bound must be for the split to be used (measured: 8-38%
-for the localities where it helps, 4-5% for South Gloucestershire, where it does not)."""
+MIN_GAIN = 0.0
+"""How far above the whole LP bound the best pair's LP bound must be for the split to be used. It was 6% before
+the MDT counts and the linking rows, when South Gloucestershire (gain 4-5%) split took 35-63 s instead of 22-40 s;
+with them its split takes 8-19 s (gain 3-4%) and no measured case is slower than the whole model by over 0.25 s."""
 
 MAX_PAIRS = 16
 """More (hubs, evening openings) pairs than this and the whole model goes to HiGHS (a large budget or no budget)."""
+
+POPUP_LINK_SESSIONS = 15.0
+"""Above this many pop-up sessions a week in the whole LP, the counts' models get the pop-up linking rows (the
+evening block alone solves in under 2 s up to 15 sessions and stalls at 17-22; see the module docstring)."""
 
 Pair = tuple[int, int]
 
@@ -88,9 +100,33 @@ def _add_count_rows(m: pyo.ConcreteModel) -> None:
     m.count_mdt_row = pyo.Constraint(expr=pyo.quicksum(m.mdt_sessions.values(), start=0) == m.count_mdt)
 
 
+def _add_popup_links(m: pyo.ConcreteModel) -> None:
+    """``serve <= demand x sessions`` on every pop-up arc (plus the evening opening where the venue is a hub too)."""
+    hubs, popups, demand = set(m.HUBS), set(m.POPUP_SITES), m._demand_evening
+    arcs = [(zc, sid) for zc, sid in m.EVENING_ARCS if sid in popups]
+
+    def link(m: pyo.ConcreteModel, zc: str, sid: str) -> object:
+        held = m.popup_sessions[sid] + (m.hub_evening[sid] if sid in hubs else 0)
+        return m.serve_evening[zc, sid] <= demand[zc] * held
+
+    m.count_popup_link = pyo.Constraint(arcs, rule=link)
+
+
+COUNT_COMPONENTS = (
+    "count_hubs_row",
+    "count_evening_row",
+    "count_mdt_row",
+    "count_popup_link",
+    "count_hubs",
+    "count_evening",
+    "count_mdt",
+)
+
+
 def _remove_count_rows(m: pyo.ConcreteModel) -> None:
-    for name in ("count_hubs_row", "count_evening_row", "count_mdt_row", "count_hubs", "count_evening", "count_mdt"):
-        m.del_component(name)
+    for name in COUNT_COMPONENTS:
+        if m.find_component(name) is not None:
+            m.del_component(name)
 
 
 def _fix_node(m: pyo.ConcreteModel, pair: Pair, mdt: int | None = None) -> None:
@@ -169,8 +205,16 @@ def solve_by_counts(
         lp_solver = Resolver()  # between counts only the count variables' bounds change
         lp_settings = SolverSettings(time_limit=max(left(), 1.0), mip_rel_gap=0.0)
         whole = lp_solver.solve(lp, lp_settings)
+        sessions = sum(float(v.value or 0.0) for v in lp.popup_sessions.values())
+        if whole.status is SolveStatus.OPTIMAL and sessions > POPUP_LINK_SESSIONS:
+            say(f"the LP places {sessions:.0f} pop-up sessions a week: adding the pop-up linking rows")
+            for model in (m, lp):
+                _add_popup_links(model)
+            lp_solver = Resolver()  # the rows changed: a new instance, and the whole LP again with them
+            whole = lp_solver.solve(lp, replace(lp_settings, time_limit=max(left(), 1.0)))
         if whole.status is not SolveStatus.OPTIMAL or whole.objective is None:
             return None
+        whole_lp = whole.objective
 
         def lp_value(pair: Pair, mdt: int | None, fallback: float) -> tuple[float, bool]:
             """The LP bound with these counts fixed, and whether that LP was solved to optimality."""
@@ -185,9 +229,9 @@ def solve_by_counts(
         lp_bound: dict[Pair, float] = {}
         lp_mdt: dict[Pair, float | None] = {}  # MDT sessions in each pair's LP optimum (None: LP not solved)
         for pair in pairs:
-            lp_bound[pair], solved_lp = lp_value(pair, None, whole.objective)
+            lp_bound[pair], solved_lp = lp_value(pair, None, whole_lp)
             lp_mdt[pair] = float(lp.count_mdt.value or 0.0) if solved_lp and math.isfinite(lp_bound[pair]) else None
-        gain = min(lp_bound.values()) / whole.objective - 1 if whole.objective > 0 else 0.0
+        gain = min(lp_bound.values()) / whole_lp - 1 if whole_lp > 0 else 0.0
         if gain < MIN_GAIN:
             say(f"deciding hub counts first would not pay (LP bound +{gain:.1%}); solving the whole model")
             return None
