@@ -14,7 +14,7 @@ from planner.inputs import build_inputs
 from planner.invariants import plan_violations
 from planner.model import build_model
 from planner.scenario import Scenario, load_scenario
-from planner.solver import SolverSettings, SolveStatus
+from planner.solver import SolverOutcome, SolverSettings, SolveStatus
 
 
 def toy_scenario(**changes: object) -> Scenario:
@@ -97,3 +97,25 @@ def test_split_and_whole_model_agree_on_south_bristol(bnssg: object, monkeypatch
     assert split.objective is not None and whole.objective is not None
     assert split.bound <= whole.objective + 1e-6 and whole.bound <= split.objective + 1e-6
     assert plan_violations(split, build_inputs(bnssg, sc)) == []  # type: ignore[arg-type]
+
+
+def test_pair_whose_lp_does_not_finish_is_solved_whole(toy: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a pair LP's optimum there is no MDT count to walk out from: the pair's MIP then decides its MDT
+    sessions itself, and the split still gives the optimum with a valid bound."""
+
+    class StalledPairLPs(counts.Resolver):
+        def solve(self, model: object, settings: SolverSettings | None = None, *, warm_start: bool = False) -> object:
+            relaxed = model.count_hubs.domain is pyo.Reals  # type: ignore[attr-defined]
+            if relaxed and model.count_hubs.fixed and not model.count_mdt.fixed:  # type: ignore[attr-defined]
+                return SolverOutcome(SolveStatus.TIME_LIMIT, None, None, None, 0.0)
+            return super().solve(model, settings, warm_start=warm_start)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(counts, "Resolver", StalledPairLPs)
+    inp = build_inputs(toy, toy_scenario(solver={"mip_rel_gap": 0.0}))  # type: ignore[arg-type]
+    messages: list[str] = []
+    out = counts.solve_by_counts(inp, build_model(inp), SolverSettings(mip_rel_gap=0.0), progress=messages.append)
+    solved = [s for s in messages if "best so far" in s]
+    assert solved and not any("MDT session" in s for s in solved)  # each pair whole, MDT count left to HiGHS
+    whole = solve_inputs(build_inputs(toy, toy_scenario(solver={"mip_rel_gap": 0.0, "split_counts": False})))  # type: ignore[arg-type]
+    assert out is not None and out.objective == pytest.approx(whole.objective, rel=1e-6)
+    assert out.bound is not None and whole.objective is not None and out.bound <= whole.objective + 1e-6
