@@ -119,3 +119,18 @@ def test_pair_whose_lp_does_not_finish_is_solved_whole(toy: object, monkeypatch:
     whole = solve_inputs(build_inputs(toy, toy_scenario(solver={"mip_rel_gap": 0.0, "split_counts": False})))  # type: ignore[arg-type]
     assert out is not None and out.objective == pytest.approx(whole.objective, rel=1e-6)
     assert out.bound is not None and whole.objective is not None and out.bound <= whole.objective + 1e-6
+
+
+def test_south_gloucestershire_gets_the_linking_rows_and_a_proven_plan(bnssg: object) -> None:
+    """The largest locality (the whole LP places 19 pop-up sessions a week) is split with the pop-up linking rows
+    and its plan is proven within the gap, holding every invariant."""
+    default = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "default.yaml")
+    sg = {"name": "sg", "localities": ["South Gloucestershire"], "budget": {"annual": 860_000}}
+    sc = default.with_changes({**sg, "weights": {"equity": 1.0}})
+    inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
+    messages: list[str] = []
+    plan = solve_inputs(inp, progress=messages.append)
+    assert any("adding the pop-up linking rows" in s for s in messages)
+    assert any("deciding hub counts first:" in s for s in messages)
+    assert plan.status is SolveStatus.OPTIMAL and plan.gap is not None and plan.gap <= 0.01 + 1e-9
+    assert plan_violations(plan, inp) == []
