@@ -207,9 +207,9 @@ class SolverOptions(_Frozen):
     """Share of the time limit given to the hub search when it runs first (one core, or ``parallel_search``
     off)."""
     split_counts: bool = True
-    """For plans the size of a locality partnership: decide how many hubs, evening openings and MDT sessions
-    first, one MIP per count the budget allows and the LP bounds do not rule out, when the LP bound says it pays
-    (:mod:`planner.counts`)."""
+    """For plans the size of a locality partnership whose budget limits the hub count: decide how many hubs,
+    evening openings and MDT sessions first, one MIP per count the budget allows and the LP bounds do not rule
+    out (:mod:`planner.counts`)."""
 
 
 class Scenario(_Frozen):
