@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 import pyomo.environ as pyo
 
 from planner.inputs import ModelInputs
-from planner.model import load_values, solution_values
+from planner.model import load_values, popup_linking_rows, solution_values
 from planner.solver import Resolver, SolverOutcome, SolverSettings, SolveStatus, relative_gap
 
 MIN_GAIN = 0.0
@@ -98,18 +98,6 @@ def _add_count_rows(m: pyo.ConcreteModel) -> None:
     m.count_hubs_row = pyo.Constraint(expr=pyo.quicksum(m.hub_open.values()) == m.count_hubs)
     m.count_evening_row = pyo.Constraint(expr=pyo.quicksum(m.hub_evening.values()) == m.count_evening)
     m.count_mdt_row = pyo.Constraint(expr=pyo.quicksum(m.mdt_sessions.values(), start=0) == m.count_mdt)
-
-
-def _add_popup_links(m: pyo.ConcreteModel) -> None:
-    """``serve <= demand x sessions`` on every pop-up arc (plus the evening opening where the venue is a hub too)."""
-    hubs, popups, demand = set(m.HUBS), set(m.POPUP_SITES), m._demand_evening
-    arcs = [(zc, sid) for zc, sid in m.EVENING_ARCS if sid in popups]
-
-    def link(m: pyo.ConcreteModel, zc: str, sid: str) -> object:
-        held = m.popup_sessions[sid] + (m.hub_evening[sid] if sid in hubs else 0)
-        return m.serve_evening[zc, sid] <= demand[zc] * held
-
-    m.count_popup_link = pyo.Constraint(arcs, rule=link)
 
 
 COUNT_COMPONENTS = (
@@ -209,7 +197,7 @@ def solve_by_counts(
         if whole.status is SolveStatus.OPTIMAL and sessions > POPUP_LINK_SESSIONS:
             say(f"the LP places {sessions:.0f} pop-up sessions a week: adding the pop-up linking rows")
             for model in (m, lp):
-                _add_popup_links(model)
+                model.count_popup_link = popup_linking_rows(model)
             lp_solver = Resolver()  # the rows changed: a new instance, and the whole LP again with them
             whole = lp_solver.solve(lp, replace(lp_settings, time_limit=max(left(), 1.0)))
         if whole.status is not SolveStatus.OPTIMAL or whole.objective is None:

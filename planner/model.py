@@ -187,6 +187,22 @@ def define_linking_constraints(m: pyo.ConcreteModel, inp: ModelInputs) -> None:
     )
 
 
+def popup_linking_rows(m: pyo.ConcreteModel) -> pyo.Constraint:
+    """``serve <= demand x sessions`` on every pop-up arc (plus the evening opening where the venue is a hub too).
+
+    Not part of the model :func:`build_model` builds (in the whole model they slow HiGHS down); returned unattached
+    for :mod:`planner.counts`, which adds them where the counts are fixed and they pay (docs/benchmarks.md).
+    """
+    hubs, popups, demand = set(m.HUBS), set(m.POPUP_SITES), m._demand_evening
+    arcs = [(zc, sid) for zc, sid in m.EVENING_ARCS if sid in popups]
+
+    def link(m: pyo.ConcreteModel, zc: str, sid: str) -> Any:
+        held = m.popup_sessions[sid] + (m.hub_evening[sid] if sid in hubs else 0)
+        return m.serve_evening[zc, sid] <= demand[zc] * held
+
+    return pyo.Constraint(arcs, rule=link)
+
+
 def define_site_logic(m: pyo.ConcreteModel, inp: ModelInputs) -> None:
     """Evening opening and MDT sessions only at open hubs."""
     cap = inp.scenario.mdt.max_sessions_per_hub
