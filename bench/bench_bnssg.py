@@ -86,6 +86,11 @@ def run_case(
     }
 
 
+def pct(share: float | None) -> str:
+    """A share as a percentage with two decimals, or a dash (the tables' format for gaps)."""
+    return "–" if share is None else f"{100 * share:.2f}%"
+
+
 def markdown(results: list[dict[str, Any]]) -> str:
     """The results as a markdown table."""
     lines = [
@@ -95,7 +100,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
     ]
     for r in results:
         s = r["size"]
-        gap = "–" if r["median_gap"] is None else f"{100 * r['median_gap']:.2f}%"
+        gap = pct(r["median_gap"])
         lines.append(
             f"| {r['scenario']} | {r['zones']} | {s.get('variables')} ({s.get('binary')}/{s.get('integer')}) "
             f"| {s.get('constraints')} | {r['median_inputs_seconds']:.2f} | {r['median_build_seconds']:.2f} "

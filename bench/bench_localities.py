@@ -16,16 +16,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.bench_bnssg import run_case
+from bench.bench_bnssg import pct, run_case
 from geodata.dataset import load_dataset
 from planner.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "localities.json"
-
-
-def _pct(share: float | None) -> str:
-    return "–" if share is None else f"{100 * share:.2f}%"
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -85,8 +81,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         fast = "yes" if r["median_seconds"] < 5 else "no"
         lines.append(
             f"| {r['locality']} | {r['zones']} | {r['budget']:,.0f} | {r['equity']:g} | {r['median_seconds']:.1f} "
-            f"| {fast} | {_pct(r['median_gap'])} | {', '.join(r['statuses'])} | {q['median_seconds']:.1f} "
-            f"| {_pct(q['median_gap'])} | {_pct(q['objective_above_1pct_plan'])} |"
+            f"| {fast} | {pct(r['median_gap'])} | {', '.join(r['statuses'])} | {q['median_seconds']:.1f} "
+            f"| {pct(q['median_gap'])} | {pct(q['objective_above_1pct_plan'])} |"
         )
     print("\n".join(lines))
     return rows
