@@ -288,6 +288,41 @@ def test_background_hub_search_reports_its_failure_instead_of_a_plan() -> None:
     assert search.error is not None and "AttributeError" in search.error
 
 
+def test_background_hub_search_works_from_a_script_without_a_main_guard(tmp_path: Path) -> None:
+    """A short script that calls the planner at top level, with no ``if __name__ == "__main__":`` guard, still gets
+    the hub search's plan: the spawned search process must not re-run the script (it used to, multiprocessing
+    refused the nested start, and the search was lost)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "plan_it.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys, time
+            sys.path.insert(0, {str(root / "tests")!r})
+            from toy import toy_dataset
+            from planner.heuristic import BackgroundHubSearch
+            from planner.inputs import build_inputs
+            from planner.scenario import Scenario
+            inp = build_inputs(toy_dataset(), Scenario(name="toy").with_changes({{"budget": {{"annual": 1200000}}}}))
+            search = BackgroundHubSearch(inp, deadline=time.time() + 10.0)
+            found = search.result(timeout=90.0)
+            print("FOUND" if found is not None else f"NOTHING: {{search.error}}")
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "FOUND", run.stdout + run.stderr
+    assert "RuntimeError" not in run.stderr
+
+
 def test_plan_from_the_background_search_is_kept_when_highs_has_none(
     toy: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
