@@ -30,11 +30,9 @@ from geodata.errors import DataValidationError, PlannerError
 from planner.charts import MEASURES
 from planner.plan import Plan
 from planner.report import HEADLINE, comparison_table, format_indicator, headline_cards
-from planner.scenario import EVENING_SLOTS, SPECIALTIES, Scenario, load_scenario
+from planner.scenario import EVENING_SLOTS, LIBRARY_DIR, SPECIALTIES, Scenario, load_scenario
 from planner.solver import SolveStatus
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIO_DIR = ROOT / "scenarios"
 MAX_UPLOAD_BYTES = 2_000_000
 """Largest sites file the app accepts (2 MB: tens of thousands of rows, far more than any estate list)."""
 MAX_UPLOAD_ROWS = 2_000
@@ -58,13 +56,13 @@ WEIGHT_LABELS = {
 # ----------------------------------------------------------------------------------------------- scenarios
 
 
-def scenario_library(folder: Path = SCENARIO_DIR) -> dict[str, Path]:
+def scenario_library(folder: Path = LIBRARY_DIR) -> dict[str, Path]:
     """The scenario files of the library, by name (file stem), sorted with ``default`` first."""
     files = sorted(Path(folder).glob("*.yaml"))
     return dict(sorted(((p.stem, p) for p in files), key=lambda kv: (kv[0] != "default", kv[0])))
 
 
-def load_library_scenario(name: str, folder: Path = SCENARIO_DIR) -> Scenario:
+def load_library_scenario(name: str, folder: Path = LIBRARY_DIR) -> Scenario:
     """Load a library scenario by name (raises ScenarioError naming the file if it is broken)."""
     return load_scenario(scenario_library(folder)[name])
 

@@ -35,7 +35,6 @@ out = Console()
 
 EXIT_OK, EXIT_USER, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 2, 3, 4
 DEFAULT_RUNS = Path("runs")
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def _mount_data() -> None:
@@ -70,19 +69,10 @@ class _Progress:
             err.print(f"[dim]•[/] {message}", highlight=False)
 
 
-def _resolve_scenario_path(text: str) -> Path:
-    """Accept a path, or the name of a scenario in the library (``default`` -> scenarios/default.yaml)."""
-    p = Path(text)
-    if p.exists() or p.suffix in {".yaml", ".yml"}:
-        return p
-    candidate = SCENARIO_DIR / f"{text}.yaml"
-    return candidate if candidate.exists() else p
-
-
 def _load(text: str, apply: list[str] | None, time_limit: float | None) -> Any:
     from planner.scenario import load_scenario
 
-    sc = load_scenario(_resolve_scenario_path(text), apply=apply or ())
+    sc = load_scenario(text, apply=apply or ())  # a path or a library name
     if time_limit is not None:
         sc = sc.with_changes({"solver": {"time_limit": time_limit}})
     return sc
@@ -260,14 +250,14 @@ def validate(
 @app.command("scenarios")
 def list_scenarios() -> None:
     """List the scenario library with the question each one answers."""
-    from planner.scenario import load_scenario, scenario_overrides
+    from planner.scenario import LIBRARY_DIR, load_scenario, scenario_overrides
 
-    table = Table(title=f"Scenario library ({SCENARIO_DIR})")
+    table = Table(title=f"Scenario library ({LIBRARY_DIR})")
     table.add_column("name")
     table.add_column("question")
     table.add_column("overrides")
     with _user_errors():
-        for path in sorted(SCENARIO_DIR.glob("*.yaml")):
+        for path in sorted(LIBRARY_DIR.glob("*.yaml")):
             sc = load_scenario(path)
             table.add_row(path.stem, sc.question, ", ".join(scenario_overrides(path)))
     out.print(table)

@@ -376,13 +376,30 @@ def _resolve(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], dict[s
     return merged, overrides
 
 
+LIBRARY_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+"""The scenario library (``scenarios/`` beside the package)."""
+
+
+def scenario_path(text: str | Path) -> Path:
+    """A scenario file from a path, or from the name of a library scenario (``default`` -> scenarios/default.yaml).
+
+    A path that exists, or that ends in ``.yaml``/``.yml``, is taken as it is; so is a name the library does not
+    have (loading it then says the file is not found).
+    """
+    path = Path(text)
+    if path.exists() or path.suffix in {".yaml", ".yml"}:
+        return path
+    candidate = LIBRARY_DIR / f"{path}.yaml"
+    return candidate if candidate.is_file() else path
+
+
 def load_scenario(path: str | Path, *, apply: Sequence[str] = ()) -> Scenario:
     """Load, compose and validate a scenario file.
 
     Parameters
     ----------
     path
-        The YAML file.
+        The YAML file, or the name of a library scenario (see :func:`scenario_path`).
     apply
         Extra named overrides to apply after the file's own ``apply:`` list.
 
@@ -396,7 +413,7 @@ def load_scenario(path: str | Path, *, apply: Sequence[str] = ()) -> Scenario:
     ScenarioError
         If the file is missing, is not YAML, has an unknown key or a bad value, or names an unknown override.
     """
-    path = Path(path)
+    path = scenario_path(path)
     data, overrides = _resolve(path, ())
     for name in apply:
         if name not in overrides:
