@@ -414,6 +414,9 @@ def load_scenario(path: str | Path, *, apply: Sequence[str] = ()) -> Scenario:
         If the file is missing, is not YAML, has an unknown key or a bad value, or names an unknown override.
     """
     path = scenario_path(path)
+    if not path.exists() and not path.suffix:
+        names = ", ".join(sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml")))
+        raise ScenarioError(f"{path}: scenario file not found, nor a library scenario of that name ({names})")
     data, overrides = _resolve(path, ())
     for name in apply:
         if name not in overrides:

@@ -96,12 +96,13 @@ def test_extends_cycle_is_reported(tmp_path: Path) -> None:
 
 def test_library_scenarios_load_by_name_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``load_scenario("weston_option_b")`` (and so ``solve_scenario``) finds the library file wherever a script
-    runs, as the command line does; a file of the user's own comes first, and an unknown name is still an error."""
+    runs, as the command line does; a path is read as a path (here a file of the user's own named like a library
+    scenario), and an unknown name is an error that lists the library."""
     monkeypatch.chdir(tmp_path)
     assert load_scenario("weston_option_b") == load_scenario(LIBRARY / "weston_option_b.yaml")
     write(tmp_path, "default.yaml", "name: mine\nbudget: {annual: 1000000}\n")
     assert load_scenario("default.yaml").name == "mine"
-    with pytest.raises(ScenarioError, match="no_such_scenario: scenario file not found"):
+    with pytest.raises(ScenarioError, match=r"no_such_scenario: scenario file not found, nor a library .*\bdefault\b"):
         load_scenario("no_such_scenario")
 
 
