@@ -30,7 +30,7 @@ from geodata.errors import DataValidationError, PlannerError
 from planner.charts import MEASURES
 from planner.plan import Plan
 from planner.report import HEADLINE, comparison_table, format_indicator, headline_cards
-from planner.scenario import EVENING_SLOTS, LIBRARY_DIR, SPECIALTIES, Scenario, load_scenario
+from planner.scenario import EVENING_SLOTS, LIBRARY_DIR, SPECIALTIES, Scenario, load_scenario, scenario_library
 from planner.solver import SolveStatus
 
 MAX_UPLOAD_BYTES = 2_000_000
@@ -54,12 +54,6 @@ WEIGHT_LABELS = {
 }
 
 # ----------------------------------------------------------------------------------------------- scenarios
-
-
-def scenario_library(folder: Path = LIBRARY_DIR) -> dict[str, Path]:
-    """The scenario files of the library, by name (file stem), sorted with ``default`` first."""
-    files = sorted(Path(folder).glob("*.yaml"))
-    return dict(sorted(((p.stem, p) for p in files), key=lambda kv: (kv[0] != "default", kv[0])))
 
 
 def load_library_scenario(name: str, folder: Path = LIBRARY_DIR) -> Scenario:

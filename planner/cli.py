@@ -250,14 +250,14 @@ def validate(
 @app.command("scenarios")
 def list_scenarios() -> None:
     """List the scenario library with the question each one answers."""
-    from planner.scenario import LIBRARY_DIR, load_scenario, scenario_overrides
+    from planner.scenario import LIBRARY_DIR, load_scenario, scenario_library, scenario_overrides
 
     table = Table(title=f"Scenario library ({LIBRARY_DIR})")
     table.add_column("name")
     table.add_column("question")
     table.add_column("overrides")
     with _user_errors():
-        for path in sorted(LIBRARY_DIR.glob("*.yaml")):
+        for path in sorted(scenario_library().values()):
             sc = load_scenario(path)
             table.add_row(path.stem, sc.question, ", ".join(scenario_overrides(path)))
     out.print(table)

@@ -380,6 +380,12 @@ LIBRARY_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 """The scenario library (``scenarios/`` beside the package)."""
 
 
+def scenario_library(folder: Path = LIBRARY_DIR) -> dict[str, Path]:
+    """The scenario files of the library, by name (file stem), sorted with ``default`` first."""
+    files = sorted(Path(folder).glob("*.yaml"))
+    return dict(sorted(((p.stem, p) for p in files), key=lambda kv: (kv[0] != "default", kv[0])))
+
+
 def scenario_path(text: str | Path) -> Path:
     """A scenario file from a path, or from the name of a library scenario (``default`` -> scenarios/default.yaml).
 
@@ -415,7 +421,7 @@ def load_scenario(path: str | Path, *, apply: Sequence[str] = ()) -> Scenario:
     """
     path = scenario_path(path)
     if not path.exists() and not path.suffix:
-        names = ", ".join(sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml")))
+        names = ", ".join(sorted(scenario_library()))
         raise ScenarioError(f"{path}: scenario file not found, nor a library scenario of that name ({names})")
     data, overrides = _resolve(path, ())
     for name in apply:
