@@ -395,8 +395,7 @@ def scenario_path(text: str | Path) -> Path:
     path = Path(text)
     if path.exists() or path.suffix in {".yaml", ".yml"}:
         return path
-    candidate = LIBRARY_DIR / f"{path}.yaml"
-    return candidate if candidate.is_file() else path
+    return scenario_library().get(str(path), path)
 
 
 def load_scenario(path: str | Path, *, apply: Sequence[str] = ()) -> Scenario:
