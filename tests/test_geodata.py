@@ -21,7 +21,6 @@ from geodata.sites import read_user_sites
 from geodata.travel.distance import calibrate
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT.parent / "shared" / "data"
 TABLES = ["zones.parquet", "sites.parquet", "travel.parquet"]
 
 # The calibration bound stated in geodata/README.md: held-out error of the car-time model against the modelled
@@ -32,10 +31,10 @@ MIN_HOLDOUT_R_SQUARED = 0.90
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(tmp_path_factory: pytest.TempPathFactory, raw_data: Path) -> Path:
     """A fresh build from the raw open data."""
     out = tmp_path_factory.mktemp("build") / "bnssg"
-    build_dataset(SOURCE, out, progress=False)
+    build_dataset(raw_data, out, progress=False)
     return out
 
 
@@ -151,9 +150,9 @@ def test_build_reproduces_the_embedded_dataset(built: Path) -> None:
     assert m_fresh == m_embedded
 
 
-def test_build_twice_gives_identical_bytes(built: Path, tmp_path: Path) -> None:
+def test_build_twice_gives_identical_bytes(built: Path, tmp_path: Path, raw_data: Path) -> None:
     again = tmp_path / "again"
-    build_dataset(SOURCE, again, progress=False)
+    build_dataset(raw_data, again, progress=False)
     for name in sorted(os.listdir(built)):
         if (built / name).is_file():
             assert (built / name).read_bytes() == (again / name).read_bytes(), name
@@ -164,12 +163,12 @@ def test_embedded_dataset_is_compact() -> None:
     assert size < 25 * 1024 * 1024
 
 
-def _bad_source(tmp_path: Path) -> Path:
+def _bad_source(tmp_path: Path, source: Path) -> Path:
     """The raw data as symlinks, except one census table truncated to its header."""
     src = tmp_path / "src"
-    for path in SOURCE.rglob("*"):
+    for path in source.rglob("*"):
         if path.is_file():
-            target = src / path.relative_to(SOURCE)
+            target = src / path.relative_to(source)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.symlink_to(path)
     carers = src / "census" / "census2021_ts039_unpaid_care_lsoa21_bnssg.csv"
@@ -179,12 +178,12 @@ def _bad_source(tmp_path: Path) -> Path:
     return src
 
 
-def test_failed_build_leaves_the_previous_dataset_untouched(built: Path, tmp_path: Path) -> None:
+def test_failed_build_leaves_the_previous_dataset_untouched(built: Path, tmp_path: Path, raw_data: Path) -> None:
     out = tmp_path / "ds"
-    build_dataset(SOURCE, out, progress=False)
+    build_dataset(raw_data, out, progress=False)
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     with pytest.raises(DataValidationError, match="census2021_ts039_unpaid_care"):
-        build_dataset(_bad_source(tmp_path), out, progress=False)
+        build_dataset(_bad_source(tmp_path, raw_data), out, progress=False)
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ds")] == []  # no temporary left behind
@@ -202,8 +201,8 @@ def test_not_a_dataset_folder_is_named(tmp_path: Path) -> None:
         read_dataset(tmp_path)
 
 
-def test_car_model_calibration_stays_within_the_stated_bound() -> None:
-    _, metrics = calibrate(SOURCE)
+def test_car_model_calibration_stays_within_the_stated_bound(raw_data: Path) -> None:
+    _, metrics = calibrate(raw_data)
     hold = metrics["holdout"]
     assert hold["n"] > 500
     assert hold["mae_minutes"] <= MAX_HOLDOUT_MAE_MINUTES
@@ -211,13 +210,13 @@ def test_car_model_calibration_stays_within_the_stated_bound() -> None:
     assert hold["r_squared"] >= MIN_HOLDOUT_R_SQUARED
 
 
-def test_locality_override_wins_and_bad_rows_are_named(tmp_path: Path) -> None:
+def test_locality_override_wins_and_bad_rows_are_named(tmp_path: Path, raw_data: Path) -> None:
     from geodata.localities import assign_localities
     from geodata.sources import read_table
     from geodata.zones import build_zones
 
-    zones = build_zones(SOURCE)
-    practices = read_table(SOURCE, "gp")
+    zones = build_zones(raw_data)
+    practices = read_table(raw_data, "gp")
     code = "E01014485"  # a North Somerset zone
     derived = assign_localities(zones, practices)
     other = next(loc for loc in ("Woodspring", "Weston, Worle and Villages") if loc != derived[code])

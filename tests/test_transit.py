@@ -21,7 +21,6 @@ from geodata.travel.transit import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT.parent / "shared" / "data"
 NAN = np.nan
 
 # Walking 100 m: 100 x 1.3 / (4.8 km/h = 80 m/min) = 1.625 min; 150 m: 2.4375 min.
@@ -213,10 +212,8 @@ def test_gtfs_not_a_zip_or_missing(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def real() -> TransitNetwork:
-    if not (SOURCE / "transit").is_dir():
-        pytest.skip("raw data folder ../shared/data not available")
-    return load_transit(SOURCE)
+def real(raw_data: Path) -> TransitNetwork:
+    return load_transit(raw_data)
 
 
 def test_real_network_shape(real: TransitNetwork) -> None:
