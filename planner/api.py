@@ -20,7 +20,7 @@ from planner.heuristic import BackgroundHubSearch, hub_search_start
 from planner.inputs import ModelInputs, build_inputs
 from planner.kpis import compute_kpis
 from planner.model import build_model, copy_solution, load_values, model_size
-from planner.plan import Plan, extract_allocation, extract_costs, extract_sites, extract_zones
+from planner.plan import Plan, extract_allocation, extract_costs, extract_sites, extract_zones, trim_idle_capacity
 from planner.scenario import Scenario, load_scenario
 from planner.solver import SolverOutcome, SolverSettings, SolveStatus, relative_gap, solve_pyomo
 
@@ -277,6 +277,12 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
             size=size,
         )
     progress("reading the plan")
+    saved = trim_idle_capacity(m, inp)
+    if saved > 0:
+        progress(f"dropped idle sessions and evening openings worth £{saved:,.0f} a year (no contact moves)")
+        if sc.weights.cost > 0 and outcome.objective is not None:
+            objective = outcome.objective - sc.weights.cost * saved / 1000.0
+            outcome = replace(outcome, objective=objective, gap=relative_gap(objective, outcome.bound))
     alloc = extract_allocation(m, inp)
     sites = extract_sites(m, inp, alloc)
     zones = extract_zones(m, inp, alloc, sites)

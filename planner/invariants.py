@@ -5,6 +5,8 @@ Used by the test suite on every plan it solves, and available to users who want 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from planner.inputs import ModelInputs
@@ -16,7 +18,8 @@ def plan_violations(plan: Plan, inp: ModelInputs, *, tol: float = 1e-5) -> list[
     """List every broken invariant of a solved plan (empty when the plan is sound).
 
     Checks: demand conserved (served + unmet = demand, per zone, group and specialty); nothing served at a
-    site that is closed or in a slot it does not run; capacity per site and slot; MDT workforce; budget;
+    site that is closed or in a slot it does not run; capacity per site and slot; no idle paid-for capacity (no more
+    whole sessions than a site's load needs, no evening opening serving no one); MDT workforce; budget;
     a core hub per locality; fixed-open and closed sites respected; allocation only within the travel limit.
 
     Parameters
@@ -106,6 +109,29 @@ def plan_violations(plan: Plan, inp: ModelInputs, *, tol: float = 1e-5) -> list[
             out.append(
                 f"{spec} MDT sessions {int(sessions.sum())} exceed the workforce {sc.mdt.workforce.get(spec, 0)}"
             )
+
+    # No idle paid-for capacity: each site holds the fewest whole sessions its load needs (capacities capped at the
+    # demand in reach change nothing here: a site never serves more than it can reach).
+    eve_load = a.loc[a["service"] == "evening"].groupby("site_id")["contacts"].sum()
+    hub_eve_cap = sc.hubs.capacity_evening * len(EVENING_SLOTS)
+    for sid in s.index[s["hub_evening"]]:
+        if eve_load.get(sid, 0.0) <= 0.0:  # the allocation keeps every load above 1e-6, the trim's threshold
+            out.append(f"idle capacity: {sid} is open in the evening but serves no one")
+    popups = s[[f"popup_{t}" for t in EVENING_SLOTS]].sum(axis=1)
+    for sid in popups.index[popups > 0]:
+        rest = eve_load.get(sid, 0.0) - (hub_eve_cap if s.at[sid, "hub_evening"] else 0.0)
+        needed = math.ceil(max(0.0, rest) / sc.popups.capacity_per_session - 1e-7)
+        if popups[sid] > needed:
+            out.append(
+                f"idle capacity: {sid} runs {int(popups[sid])} pop-up sessions a week where {needed} hold its load"
+            )
+    for spec in SPECIALTIES:
+        for sid in s.index[s[f"mdt_{spec}"] > 0]:
+            load = float(mdt_load.get((sid, spec), 0.0))
+            needed = math.ceil(load / sc.mdt.capacity_per_session - 1e-7)
+            held = int(s.at[sid, f"mdt_{spec}"])
+            if held > needed:
+                out.append(f"idle capacity: {sid} runs {held} {spec} MDT sessions where {needed} hold its load")
 
     # Policies.
     if sc.budget.annual is not None and plan.costs["total"] > sc.budget.annual * (1 + 1e-9) + tol:

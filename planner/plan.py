@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,6 +141,65 @@ def extract_sites(m: pyo.ConcreteModel, inp: ModelInputs, alloc: pd.DataFrame) -
     s["services"] = s.apply(services, axis=1) if len(s) else ""
     s["used"] = s["services"] != ""
     return s
+
+
+def trim_idle_capacity(m: pyo.ConcreteModel, inp: ModelInputs) -> float:
+    """Drop paid-for capacity that carries no contact from a solved model; return the annual pounds saved.
+
+    Cost enters the objective only through the budget (unless ``weights.cost`` is set), so where the budget does not
+    bind, above all with no budget at all, any plan that adds idle pop-up sessions, MDT sessions or evening openings
+    to an optimal one is optimal too, and HiGHS may return it (Weston option B with no budget: 300 pop-up sessions a
+    week, 253 of them idle). Each site keeps the fewest whole sessions that still hold its load, and an evening
+    opening that serves no one is closed. Every contact stays where it is, so the service, travel and penalties are
+    unchanged and every constraint still holds (no row asks for a minimum of sessions); only the cost falls.
+
+    Parameters
+    ----------
+    m
+        A model built by :func:`planner.model.build_model` holding a solution; its values are changed in place.
+    inp
+        The inputs it was built from.
+
+    Returns
+    -------
+    float
+        Annual cost saved, in pounds (0 when nothing was idle).
+    """
+    sc = inp.scenario
+    tol = 1e-6
+    d_eve, need_mdt = m._demand_evening, m._need_mdt
+    hubs, popups = set(m.HUBS), set(m.POPUP_SITES)
+    saved = 0.0
+    for sid in m.EVENING_SITES:
+        zones = m._by_site["evening"][sid]
+        load = sum(m.serve_evening[zc, sid].value or 0.0 for zc in zones)
+        reach = sum(d_eve[zc] for zc in zones)
+        held = 0.0
+        if sid in hubs and round(m.hub_evening[sid].value or 0.0) == 1:
+            if load <= tol:
+                m.hub_evening[sid].set_value(0)
+                saved += sc.hubs.evening_cost
+            else:
+                held = min(sc.hubs.capacity_evening * len(EVENING_SLOTS), reach)
+        if sid in popups:
+            sessions = round(m.popup_sessions[sid].value or 0.0)
+            per_session = min(sc.popups.capacity_per_session, reach)
+            needed = math.ceil(max(0.0, load - held) / per_session - tol) if per_session > 0 else 0
+            if needed < sessions:
+                m.popup_sessions[sid].set_value(needed)
+                saved += (sessions - needed) * WEEKS_PER_YEAR * sc.popups.cost_per_session
+    for (sid, k), var in m.mdt_sessions.items():
+        sessions = round(var.value or 0.0)
+        if sessions == 0:
+            continue
+        zones = m._by_site["mdt"][sid]
+        load = sum(m.serve_mdt[zc, sid, k].value or 0.0 for zc in zones)
+        per_session = min(sc.mdt.capacity_per_session, sum(need_mdt[zc, k] for zc in zones))
+        needed = math.ceil(load / per_session - tol) if per_session > 0 else 0
+        if needed < sessions:
+            var.set_value(needed)
+            saved += (sessions - needed) * WEEKS_PER_YEAR * sc.mdt.cost_per_session
+    return saved
 
 
 def popup_slot_split(sessions: pd.Series, slots: tuple[str, ...]) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,24 @@ def test_library_scenario_solves_with_sound_plan(path: Path, bnssg: object) -> N
     assert 0.0 <= k["evening_gap_share"] <= 1.0
     assert k["hubs_open"] >= len(set(inp.zones["locality"])) * sc.hubs.min_per_locality
     assert set(inp.zones["locality"]) == {row["locality"] for row in k["by_locality"]}
+
+
+@pytest.mark.slow
+def test_plan_without_budget_pays_for_no_idle_sessions(bnssg: object) -> None:
+    # With no budget, cost is not in the objective, so an optimal plan padded with idle sessions is optimal too and
+    # HiGHS returned one (Weston option B: 300 pop-up sessions a week, 253 idle, £7.0m); the trim removes them.
+    sc = load_scenario(LIBRARY / "weston_option_b.yaml").with_changes({"budget": {"annual": None}})
+    inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
+    plan = solve_inputs(inp)
+    assert plan.has_solution, plan.message
+    assert plan_violations(plan, inp) == []
+    assert plan.kpis["popup_sessions_per_week"] < 100  # measured: 47
+    assert plan.costs["total"] < 2_000_000  # measured: £1,548,000
+    # The invariant that guards this catches a plan with one session more than its load needs.
+    padded = replace(plan, sites=plan.sites.copy())
+    site = padded.sites.index[padded.sites["popup_weekday_evening"] > 0][0]
+    padded.sites.at[site, "popup_weekday_evening"] += 1
+    assert any(v.startswith(f"idle capacity: {site} runs") for v in plan_violations(padded, inp))
 
 
 @pytest.mark.slow
