@@ -88,12 +88,46 @@ def _kpi_table(plans: list[Plan], names: list[str]) -> Table:
     from planner.report import HEADLINE, format_indicator, headline  # matplotlib: imported only when a table is printed
 
     table = Table(title="Key indicators", show_lines=False)
-    table.add_column("indicator")
+    table.add_column("indicator", no_wrap=True)
     for n in names:
         table.add_column(n, justify="right")
     heads = [headline(p) for p in plans]
     for key, label, kind in HEADLINE:
         table.add_row(label, *(format_indicator(h.get(key), kind) for h in heads))
+    return table
+
+
+def _print_table(table: Table) -> None:
+    """Print a table; written to a file or a pipe (no terminal width to respect) at its natural width, unwrapped."""
+    from rich.measure import Measurement
+
+    if out.is_terminal:
+        out.print(table)
+        return
+    saved = out.width  # rich caps print(width=...) at the console's width, so widen the console for this table
+    out.width = max(saved, Measurement.get(out, out.options.update_width(1_000), table).maximum)
+    try:
+        out.print(table)
+    finally:
+        out.width = saved
+
+
+def _frontier_table(curve: Any) -> Table:
+    """The frontier as a table: a column per budget, a row per indicator, labelled and formatted like the report."""
+    from planner.report import HEADLINE, format_indicator
+    from planner.tradeoffs import FRONTIER_COLUMNS
+
+    spec = {key: (label, kind) for key, label, kind in HEADLINE} | {"objective": ("Objective", "num")}
+    table = Table(title="Cost against access, by annual budget")
+    table.add_column("budget", no_wrap=True)
+    points = curve.to_dict(orient="records")
+    for point in points:
+        budget = point["budget"]
+        unlimited = budget is None or budget != budget  # the last point has no budget limit (None, or NaN in a frame)
+        table.add_column("no limit" if unlimited else format_indicator(budget, "money"), justify="right")
+    for key in FRONTIER_COLUMNS[1:]:
+        label, kind = spec[key]
+        table.add_row(label, *(format_indicator(point[key], kind) for point in points))
     return table
 
 
@@ -139,7 +173,7 @@ def solve(
     if as_json:
         print(json.dumps({**plan.summary(), "run_folder": str(folder)}, default=str))
     elif not quiet:
-        out.print(_kpi_table([plan], [sc.name]))
+        _print_table(_kpi_table([plan], [sc.name]))
         out.print(f"{plan.message}")
         out.print(f"results: {folder}")
     if not plan.has_solution:
@@ -174,7 +208,7 @@ def compare(
     if as_json:
         print(json.dumps({"run_folder": str(folder), "plans": [p.summary() for p in plans]}, default=str))
     elif not quiet:
-        out.print(_kpi_table(plans, [s.name for s in scs]))
+        _print_table(_kpi_table(plans, [s.name for s in scs]))
         out.print(f"results: {folder}")
     raise typer.Exit(EXIT_OK if all(p.has_solution for p in plans) else max(_exit_code(p) for p in plans))
 
@@ -205,7 +239,7 @@ def frontier(
     if as_json:
         print(json.dumps({"run_folder": str(folder), "points": curve.to_dict(orient="records")}, default=str))
     elif not quiet:
-        out.print(curve.to_string(index=False))
+        _print_table(_frontier_table(curve))
         out.print(f"results: {folder}")
     raise typer.Exit(EXIT_OK)
 

@@ -170,3 +170,16 @@ def test_frontier_is_monotone_in_cost_and_access(tmp_path: Path) -> None:
     assert objectives[0] >= objectives[1] * 0.99 >= objectives[2] * 0.98
     folder = Path(json.loads(out)["run_folder"])
     assert (folder / "frontier.csv").exists() and (folder / "frontier.png").exists()
+
+
+@pytest.mark.slow
+def test_frontier_prints_a_column_per_budget_with_report_labels(tmp_path: Path) -> None:
+    code, out, err = run("frontier", "weston_option_b", "--steps", "2", "--out", str(tmp_path), "--time-limit", "20")
+    assert code == 0, err
+    lines = out.splitlines()
+    header = next(line for line in lines if "budget" in line and "no limit" in line)
+    assert "£" in header  # the budgeted point is labelled in pounds, the unconstrained one "no limit"
+    # Each indicator reads on one line, labelled as in the report, even where the output is not a terminal.
+    for label in ("Annual cost", "Evening-access gap (share)", "Pop-up sessions a week"):
+        assert any(line.strip("│┃ ").startswith(label) for line in lines), label
+    assert "results:" in out
