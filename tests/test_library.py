@@ -83,8 +83,9 @@ def test_warm_start_gives_a_better_bnssg_plan_than_highs_alone(bnssg: object) ->
     cold, warm_plan = plans[False], plans[True]
     assert warm_plan.objective is not None and cold.objective is not None
     assert warm_plan.objective <= cold.objective + 1e-6
-    # The gap is proven against the same model's bound, so a better incumbent shows as a smaller gap.
-    # Measured: about 5% at 40 s with the hub search (alongside HiGHS on two cores, or first on one), 21% with the
-    # old LP rounding, 38% from HiGHS alone.
-    assert warm_plan.gap is not None and warm_plan.gap < 0.10
+    # The gap is proven against the same model's bound, so a better incumbent shows as a smaller gap. How much
+    # smaller depends on the machine's speed (the hub search's moves in 40 s), so the test compares the two runs:
+    # measured at 40 s, 5% against 38% from HiGHS alone, and 17% against 39% on a machine running at half speed.
+    assert warm_plan.gap is not None and cold.gap is not None
+    assert warm_plan.gap < 0.6 * cold.gap
     assert warm_plan.kpis["evening_gap_share"] < 0.1
