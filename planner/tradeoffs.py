@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,10 @@ from planner.inputs import build_inputs
 from planner.outputs import _clean_for_json, atomic_directory, new_run_path, write_json, write_plan_files
 from planner.plan import Plan
 from planner.scenario import Scenario
+from planner.solver import SolveStatus, relative_gap
+
+CARRIABLE = (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION)
+"""Outcomes a better plan from a smaller budget can replace (not an infeasible or failed solve: those say why)."""
 
 FRONTIER_COLUMNS = [
     "budget",
@@ -93,7 +98,8 @@ def budget_frontier(
     ModelInputError
         If ``steps`` is below 2 or a budget is negative.
     """
-    rows: list[dict[str, Any]] = []
+    points: list[tuple[float | None, Plan]] = []
+    top: Plan | None = None
     # Demand, sites and arcs do not depend on the budget: prepare them once, change only the scenario per step.
     base = build_inputs(dataset, scenario)
     if budgets is None:
@@ -105,21 +111,80 @@ def budget_frontier(
         low = minimum_hubs(inp) * scenario.hubs.fixed_cost
         high = top.costs.get("total", low) if top.has_solution else low
         levels = list(np.linspace(low, max(high, low), steps)[:-1]) if high > low else [low]
-        rows_top = _point(None, top)
     else:
         bad = [b for b in budgets if b < 0]
         if bad:
             raise ModelInputError(f"frontier: budget {bad[0]!r} is negative")
         levels = list(budgets)
-        rows_top = None
     for i, level in enumerate(levels, 1):
         progress(f"frontier: budget {i}/{len(levels)}: £{level:,.0f} a year")
         sc = scenario.with_changes({"budget": {"annual": float(level)}})
-        plan = solve_inputs(replace(base, scenario=sc))
-        rows.append(_point(float(level), plan))
-    if rows_top is not None:
-        rows.append(rows_top)
-    return pd.DataFrame(rows, columns=FRONTIER_COLUMNS)
+        points.append((float(level), solve_inputs(replace(base, scenario=sc))))
+    if top is not None:
+        points.append((None, top))
+    points = carry_better_plans_up(points, progress=progress)
+    return pd.DataFrame([_point(b, plan) for b, plan in points], columns=FRONTIER_COLUMNS)
+
+
+def _budget_rank(budget: float | None) -> float:
+    return math.inf if budget is None else float(budget)
+
+
+def _budget_label(budget: float | None) -> str:
+    return "no limit" if budget is None else f"£{budget:,.0f}"
+
+
+def carry_better_plans_up(
+    points: Sequence[tuple[float | None, Plan]], *, progress: Progress = _noop
+) -> list[tuple[float | None, Plan]]:
+    """Make the frontier monotone: where a larger budget got a worse plan than a smaller one, use the better plan.
+
+    A plan within a budget is within every larger one (the budget is the only thing that changes between the
+    points), so the best plan found at or below a budget is a plan for it. Solves stopped at the time limit or
+    at the relative gap can still return a slightly worse plan for a larger budget, and a frontier on which
+    access worsens as money is added misleads. The carried plan keeps the larger budget's own proven bound, and
+    its gap is recomputed against it.
+
+    Parameters
+    ----------
+    points
+        ``(budget, plan)`` pairs, the budget ``None`` for the point with no budget limit; in any order.
+    progress
+        Told of each plan carried up.
+
+    Returns
+    -------
+    list of (budget, plan)
+        The points in the same order, each holding the best plan found at its budget or below.
+    """
+    out = list(points)
+    order = sorted(range(len(out)), key=lambda i: _budget_rank(out[i][0]))
+    best: tuple[float | None, Plan] | None = None
+    for i in order:
+        budget, plan = out[i]
+        if best is not None and plan.status in CARRIABLE:
+            below, better = best
+            obj, best_obj = plan.objective, better.objective
+            assert best_obj is not None  # best only ever holds plans with a solution
+            if not plan.has_solution or (obj is not None and best_obj < obj - 1e-9 * max(1.0, abs(obj))):
+                progress(
+                    f"frontier: at {_budget_label(budget)} the plan for {_budget_label(below)} is better"
+                    f" ({best_obj:,.1f} against {obj if obj is not None else 'none'}): kept"
+                )
+                out[i] = (
+                    budget,
+                    replace(
+                        better,
+                        status=plan.status if plan.has_solution else SolveStatus.TIME_LIMIT,
+                        message=f"the plan found for a budget of {_budget_label(below)}, better than this budget's own",
+                        bound=plan.bound,
+                        gap=relative_gap(best_obj, plan.bound),
+                    ),
+                )
+                continue
+        if plan.has_solution and (best is None or (plan.objective or 0.0) < (best[1].objective or 0.0)):
+            best = (budget, plan)
+    return out
 
 
 def write_frontier(frontier: pd.DataFrame, scenario: Scenario, root: Path, *, folder: Path | None = None) -> Path:

@@ -167,7 +167,7 @@ def test_frontier_is_monotone_in_cost_and_access(tmp_path: Path) -> None:
     assert len(solved) == 3
     assert all(p["total_cost"] <= p["budget"] + 1e-6 for p in solved)
     objectives = [p["objective"] for p in solved]
-    assert objectives[0] >= objectives[1] * 0.99 >= objectives[2] * 0.98
+    assert objectives[0] >= objectives[1] >= objectives[2]  # better plans found at lower budgets carry up
     folder = Path(json.loads(out)["run_folder"])
     assert (folder / "frontier.csv").exists() and (folder / "frontier.png").exists()
 

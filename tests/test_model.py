@@ -13,8 +13,10 @@ from planner.errors import ModelInputError
 from planner.inputs import build_inputs
 from planner.invariants import plan_violations
 from planner.model import build_model
+from planner.plan import Plan
 from planner.scenario import Scenario
 from planner.solver import SolverSettings, SolveStatus, solve_pyomo
+from planner.tradeoffs import carry_better_plans_up
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -106,6 +108,35 @@ def test_more_budget_never_worsens_access(toy: object) -> None:
         sc = Scenario(name="toy").with_changes({"budget": {"annual": budget}, "solver": {"mip_rel_gap": 0.0}})
         objectives.append(solve_inputs(build_inputs(toy, sc)).objective)  # type: ignore[arg-type]
     assert objectives[0] >= objectives[1] >= objectives[2]
+
+
+def test_frontier_carries_a_better_plan_from_a_smaller_budget_up() -> None:
+    # A solve stopped at its gap or time limit can return a worse plan for a larger budget; the smaller budget's
+    # plan fits the larger budget too, so the frontier uses it, with the gap against the larger budget's own bound.
+    def plan(status: SolveStatus, objective: float | None, bound: float | None, cost: float) -> Plan:
+        gap = None if objective is None or bound is None else (objective - bound) / objective
+        return Plan("p", status, objective=objective, bound=bound, gap=gap, costs={"total": cost})
+
+    points = [
+        (600.0, plan(SolveStatus.TIME_LIMIT, 105.0, 90.0, 590.0)),  # worse than the £400 plan
+        (400.0, plan(SolveStatus.OPTIMAL, 100.0, 99.5, 390.0)),
+        (200.0, plan(SolveStatus.INFEASIBLE, None, None, 0.0)),
+        (None, plan(SolveStatus.NO_SOLUTION, None, 80.0, 0.0)),  # stopped before finding a plan
+        (800.0, plan(SolveStatus.OPTIMAL, 95.0, 94.5, 790.0)),
+    ]
+    out = carry_better_plans_up(points)
+    assert [b for b, _ in out] == [b for b, _ in points]  # same order
+    carried = out[0][1]
+    assert carried.objective == 100.0 and carried.costs["total"] == 390.0 <= 600.0
+    assert carried.status is SolveStatus.TIME_LIMIT and carried.bound == 90.0
+    assert carried.gap == pytest.approx(0.10)
+    assert "£400" in carried.message
+    assert out[1][1] is points[1][1] and out[4][1] is points[4][1]  # already the best at their budgets
+    assert out[2][1].status is SolveStatus.INFEASIBLE  # an infeasible point still says why
+    assert out[3][1].objective == 95.0 and out[3][1].status is SolveStatus.TIME_LIMIT
+    assert out[3][1].gap == pytest.approx((95.0 - 80.0) / 95.0)
+    objectives = [p.objective for b, p in sorted(out, key=lambda bp: bp[0] or 1e18) if p.has_solution]
+    assert objectives == sorted(objectives, reverse=True)
 
 
 def test_budget_below_core_hubs_is_caught_before_solving(toy: object) -> None:
