@@ -19,8 +19,9 @@ def plan_violations(plan: Plan, inp: ModelInputs, *, tol: float = 1e-5) -> list[
 
     Checks: demand conserved (served + unmet = demand, per zone, group and specialty); nothing served at a
     site that is closed or in a slot it does not run; capacity per site and slot; no idle paid-for capacity (no more
-    whole sessions than a site's load needs, no evening opening serving no one); MDT workforce; budget;
-    a core hub per locality; fixed-open and closed sites respected; allocation only within the travel limit.
+    whole sessions than a site's load needs, no evening opening or hub serving no one that no requirement needs);
+    MDT workforce; budget; a core hub per locality; fixed-open and closed sites respected; allocation only within the
+    travel limit.
 
     Parameters
     ----------
@@ -117,6 +118,15 @@ def plan_violations(plan: Plan, inp: ModelInputs, *, tol: float = 1e-5) -> list[
     for sid in s.index[s["hub_evening"]]:
         if eve_load.get(sid, 0.0) <= 0.0:  # the allocation keeps every load above 1e-6, the trim's threshold
             out.append(f"idle capacity: {sid} is open in the evening but serves no one")
+    if sc.hubs.exact_hubs is None:  # an exact count may need a hub that serves no one
+        day_load = a.loc[a["service"] == "hub_day"].groupby("site_id")["contacts"].sum()
+        mdt_held = s[[f"mdt_{k}" for k in SPECIALTIES]].sum(axis=1)
+        hubs = s.loc[s["hub_open"].astype(bool)]
+        open_in = hubs["locality"].value_counts()
+        for sid, row in hubs.iterrows():
+            idle = day_load.get(sid, 0.0) <= 0.0 and not row["hub_evening"] and mdt_held[sid] == 0
+            if idle and not row["fixed_open"] and open_in[row["locality"]] > sc.hubs.min_per_locality:
+                out.append(f"idle capacity: hub {sid} is open but serves no one")
     popups = s[[f"popup_{t}" for t in EVENING_SLOTS]].sum(axis=1)
     for sid in popups.index[popups > 0]:
         rest = eve_load.get(sid, 0.0) - (hub_eve_cap if s.at[sid, "hub_evening"] else 0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,11 +148,14 @@ def trim_idle_capacity(m: pyo.ConcreteModel, inp: ModelInputs) -> float:
     """Drop paid-for capacity that carries no contact from a solved model; return the annual pounds saved.
 
     Cost enters the objective only through the budget (unless ``weights.cost`` is set), so where the budget does not
-    bind, above all with no budget at all, any plan that adds idle pop-up sessions, MDT sessions or evening openings
-    to an optimal one is optimal too, and HiGHS may return it (Weston option B with no budget: 300 pop-up sessions a
-    week, 253 of them idle). Each site keeps the fewest whole sessions that still hold its load, and an evening
-    opening that serves no one is closed. Every contact stays where it is, so the service, travel and penalties are
-    unchanged and every constraint still holds (no row asks for a minimum of sessions); only the cost falls.
+    bind, above all with no budget at all, any plan that adds idle hubs, pop-up sessions, MDT sessions or evening
+    openings to an optimal one is optimal too, and HiGHS may return it (Weston option B with no budget: 300 pop-up
+    sessions a week, 253 of them idle; South Bristol with no budget: 19 hubs, 4 of them serving no one). Each site
+    keeps the fewest whole sessions that still hold its load, an evening opening that serves no one is closed, and
+    so is a hub that serves no one unless a requirement needs it (fixed open, its locality's core offer, an exact
+    hub count). Every contact stays where it is, so the service, travel and penalties are unchanged and every
+    constraint still holds (no row asks for a minimum of sessions, and the hub counts are respected); only the cost
+    falls.
 
     Parameters
     ----------
@@ -199,6 +203,30 @@ def trim_idle_capacity(m: pyo.ConcreteModel, inp: ModelInputs) -> float:
         if needed < sessions:
             var.set_value(needed)
             saved += (sessions - needed) * WEEKS_PER_YEAR * sc.mdt.cost_per_session
+    return saved + _close_idle_hubs(m, inp, tol)
+
+
+def _close_idle_hubs(m: pyo.ConcreteModel, inp: ModelInputs, tol: float) -> float:
+    """Close open hubs that serve no one (after the session trim), where no hub-count requirement needs them."""
+    sc = inp.scenario
+    if sc.hubs.exact_hubs is not None:
+        return 0.0  # the count is fixed: an idle hub is one of the hubs the scenario asks for
+    is_open = {sid: round(m.hub_open[sid].value or 0.0) == 1 for sid in m.HUBS}
+    open_in = Counter(m._site_locality[sid] for sid in m.HUBS if is_open[sid])
+    mdt_sites = set(m.MDT_SITES)
+    saved = 0.0
+    for sid in m.HUBS:
+        if not is_open[sid] or m.hub_open[sid].fixed or open_in[m._site_locality[sid]] <= sc.hubs.min_per_locality:
+            continue
+        if round(m.hub_evening[sid].value or 0.0) == 1:
+            continue
+        if sid in mdt_sites and any(round(m.mdt_sessions[sid, k].value or 0.0) > 0 for k in m.SPECIALTIES):
+            continue
+        if sum(m.serve_day[zc, sid].value or 0.0 for zc in m._by_site["day"][sid]) > tol:
+            continue
+        m.hub_open[sid].set_value(0)
+        open_in[m._site_locality[sid]] -= 1
+        saved += sc.hubs.fixed_cost
     return saved
 
 

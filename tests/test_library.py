@@ -52,6 +52,23 @@ def test_plan_without_budget_pays_for_no_idle_sessions(bnssg: object) -> None:
 
 
 @pytest.mark.slow
+def test_plan_without_budget_opens_no_hub_that_serves_no_one(bnssg: object) -> None:
+    sc = load_scenario(LIBRARY / "south_bristol_pioneer.yaml").with_changes({"budget": {"annual": None}})
+    inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
+    plan = solve_inputs(inp)
+    assert plan.has_solution, plan.message
+    assert plan_violations(plan, inp) == []
+    s = plan.sites
+    opened = set(s.index[s["hub_open"].astype(bool)])
+    assert opened <= set(plan.allocation["site_id"])  # measured: 15 hubs, where HiGHS opened 19 (4 serving no one)
+    # The invariant catches a hub opened for no one.
+    padded = replace(plan, sites=s.copy())
+    spare = s.index[s["is_hub"].astype(bool) & ~s["hub_open"].astype(bool)][0]
+    padded.sites.at[spare, "hub_open"] = True
+    assert f"idle capacity: hub {spare} is open but serves no one" in plan_violations(padded, inp)
+
+
+@pytest.mark.slow
 def test_time_limited_solve_returns_best_plan_and_gap(bnssg: object) -> None:
     sc = load_scenario(LIBRARY / "default.yaml").with_changes({"solver": {"time_limit": 3.0, "mip_rel_gap": 0.0}})
     inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
