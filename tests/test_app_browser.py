@@ -1,8 +1,9 @@
 """The app in a real browser: ``streamlit run app.py`` driven by headless Chromium through Playwright.
 
 Uses the system Chromium (/usr/bin/chromium); never downloads a browser. Opens the app on the Weston option B
-scenario, waits for the map, solves, checks that the plan's map, legend and indicators appear, and saves a
-screenshot to docs/img/app.png.
+scenario, waits for the map, solves, checks that the plan's map, legend and indicators appear, and takes a
+screenshot; with ``BNSSG_UPDATE_SCREENSHOT=1`` it also refreshes the README's docs/img/app.png (otherwise a test
+run leaves the checkout as it found it).
 """
 
 from __future__ import annotations
@@ -112,11 +113,12 @@ def test_solve_in_the_browser_shows_map_and_kpis(app_url: str) -> None:
             assert box is not None and box["width"] > 400 and box["height"] > 300
             assert not page.get_by_text("Traceback").count()
             page.wait_for_timeout(1500)  # let deck.gl finish drawing the layers
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             tmp_shot = Path(tempfile.gettempdir()) / "bnssg-app.png"
             page.screenshot(path=str(tmp_shot), full_page=False)
-            shutil.copyfile(tmp_shot, SCREENSHOT)
-            assert SCREENSHOT.stat().st_size > 20_000
+            assert tmp_shot.stat().st_size > 20_000  # a drawn page, not a blank one
+            if os.environ.get("BNSSG_UPDATE_SCREENSHOT") == "1":
+                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(tmp_shot, SCREENSHOT)
             assert not [e for e in errors if "deck" in e.lower()], errors
         finally:
             browser.close()
