@@ -279,7 +279,7 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
     progress("reading the plan")
     saved = trim_idle_capacity(m, inp)
     if saved > 0:
-        progress(f"dropped idle sessions and evening openings worth £{saved:,.0f} a year (no contact moves)")
+        progress(f"dropped idle hubs, sessions and evening openings worth £{saved:,.0f} a year (no contact moves)")
         if sc.weights.cost > 0 and outcome.objective is not None:
             objective = outcome.objective - sc.weights.cost * saved / 1000.0
             outcome = replace(outcome, objective=objective, gap=relative_gap(objective, outcome.bound))

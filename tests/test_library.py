@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from planner import api
 from planner.api import solve_inputs
 from planner.inputs import build_inputs
 from planner.invariants import plan_violations
@@ -66,6 +67,26 @@ def test_plan_without_budget_opens_no_hub_that_serves_no_one(bnssg: object) -> N
     spare = s.index[s["is_hub"].astype(bool) & ~s["hub_open"].astype(bool)][0]
     padded.sites.at[spare, "hub_open"] = True
     assert f"idle capacity: hub {spare} is open but serves no one" in plan_violations(padded, inp)
+
+
+@pytest.mark.slow
+def test_dropping_idle_capacity_lowers_a_cost_weighted_objective_by_the_cost_saved(
+    bnssg: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With cost in the objective, the trim's saving must come off the objective (and its gap), pound for pound.
+    sc = load_scenario(LIBRARY / "south_bristol_pioneer.yaml").with_changes(
+        {"budget": {"annual": None}, "weights": {"cost": 0.01}}
+    )
+    inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
+    trimmed = solve_inputs(inp)
+    monkeypatch.setattr(api, "trim_idle_capacity", lambda m, inp: 0.0)
+    padded = solve_inputs(inp)  # HiGHS is deterministic: the same solution, untrimmed
+    assert trimmed.objective is not None and padded.objective is not None
+    saved = padded.costs["total"] - trimmed.costs["total"]  # measured: £180,000 (a hub serving no one)
+    assert saved >= 0
+    assert trimmed.objective == pytest.approx(padded.objective - 0.01 * saved / 1000.0, rel=1e-9)
+    assert trimmed.bound == padded.bound and trimmed.bound is not None and trimmed.bound <= trimmed.objective
+    assert plan_violations(trimmed, inp) == []
 
 
 @pytest.mark.slow
