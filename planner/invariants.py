@@ -113,18 +113,17 @@ def plan_violations(plan: Plan, inp: ModelInputs, *, tol: float = 1e-5) -> list[
 
     # No idle paid-for capacity: each site holds the fewest whole sessions its load needs (capacities capped at the
     # demand in reach change nothing here: a site never serves more than it can reach).
-    eve_load = a.loc[a["service"] == "evening"].groupby("site_id")["contacts"].sum()
+    eve_load = eve.groupby(level="site_id").sum()
     hub_eve_cap = sc.hubs.capacity_evening * len(EVENING_SLOTS)
     for sid in s.index[s["hub_evening"]]:
         if eve_load.get(sid, 0.0) <= 0.0:  # the allocation keeps every load above 1e-6, the trim's threshold
             out.append(f"idle capacity: {sid} is open in the evening but serves no one")
     if sc.hubs.exact_hubs is None:  # an exact count may need a hub that serves no one
-        day_load = a.loc[a["service"] == "hub_day"].groupby("site_id")["contacts"].sum()
         mdt_held = s[[f"mdt_{k}" for k in SPECIALTIES]].sum(axis=1)
         hubs = s.loc[s["hub_open"].astype(bool)]
         open_in = hubs["locality"].value_counts()
         for sid, row in hubs.iterrows():
-            idle = day_load.get(sid, 0.0) <= 0.0 and not row["hub_evening"] and mdt_held[sid] == 0
+            idle = day.get(sid, 0.0) <= 0.0 and not row["hub_evening"] and mdt_held[sid] == 0
             if idle and not row["fixed_open"] and open_in[row["locality"]] > sc.hubs.min_per_locality:
                 out.append(f"idle capacity: hub {sid} is open but serves no one")
     popups = s[[f"popup_{t}" for t in EVENING_SLOTS]].sum(axis=1)
