@@ -115,16 +115,14 @@ def _print_table(table: Table) -> None:
 def _frontier_table(curve: Any) -> Table:
     """The frontier as a table: a column per budget, a row per indicator, labelled and formatted like the report."""
     from planner.report import HEADLINE, format_indicator
-    from planner.tradeoffs import FRONTIER_COLUMNS
+    from planner.tradeoffs import FRONTIER_COLUMNS, budget_label
 
     spec = {key: (label, kind) for key, label, kind in HEADLINE} | {"objective": ("Objective", "num")}
     table = Table(title="Cost against access, by annual budget")
     table.add_column("budget", no_wrap=True)
     points = curve.to_dict(orient="records")
     for point in points:
-        budget = point["budget"]
-        unlimited = budget is None or budget != budget  # the last point has no budget limit (None, or NaN in a frame)
-        table.add_column("no limit" if unlimited else format_indicator(budget, "money"), justify="right")
+        table.add_column(budget_label(point["budget"]), justify="right")
     for key in FRONTIER_COLUMNS[1:]:
         label, kind = spec[key]
         table.add_row(label, *(format_indicator(point[key], kind) for point in points))

@@ -130,8 +130,9 @@ def _budget_rank(budget: float | None) -> float:
     return math.inf if budget is None else float(budget)
 
 
-def _budget_label(budget: float | None) -> str:
-    return "no limit" if budget is None else f"£{budget:,.0f}"
+def budget_label(budget: float | None) -> str:
+    """A frontier point's budget for display: pounds, or "no limit" (``None``, or NaN once in a data frame)."""
+    return "no limit" if budget is None or budget != budget else f"£{budget:,.0f}"
 
 
 def carry_better_plans_up(
@@ -159,31 +160,28 @@ def carry_better_plans_up(
     """
     out = list(points)
     order = sorted(range(len(out)), key=lambda i: _budget_rank(out[i][0]))
-    best: tuple[float | None, Plan] | None = None
+    best: tuple[float | None, Plan] | None = None  # the best plan at the budgets so far
+    best_obj = math.inf  # and its objective
     for i in order:
         budget, plan = out[i]
-        if best is not None and plan.status in CARRIABLE:
-            below, better = best
-            obj, best_obj = plan.objective, better.objective
-            assert best_obj is not None  # best only ever holds plans with a solution
-            if not plan.has_solution or (obj is not None and best_obj < obj - 1e-9 * max(1.0, abs(obj))):
-                progress(
-                    f"frontier: at {_budget_label(budget)} the plan for {_budget_label(below)} is better"
-                    f" ({best_obj:,.1f} against {obj if obj is not None else 'none'}): kept"
-                )
-                out[i] = (
-                    budget,
-                    replace(
-                        better,
-                        status=plan.status if plan.has_solution else SolveStatus.TIME_LIMIT,
-                        message=f"the plan found for a budget of {_budget_label(below)}, better than this budget's own",
-                        bound=plan.bound,
-                        gap=relative_gap(best_obj, plan.bound),
-                    ),
-                )
-                continue
-        if plan.has_solution and (best is None or (plan.objective or 0.0) < (best[1].objective or 0.0)):
-            best = (budget, plan)
+        obj = plan.objective if plan.has_solution and plan.objective is not None else math.inf
+        if best is None or plan.status not in CARRIABLE or obj <= best_obj + 1e-9 * max(1.0, abs(best_obj)):
+            if plan.has_solution and (best is None or obj < best_obj):
+                best, best_obj = (budget, plan), obj
+            continue
+        below, better = best
+        progress(
+            f"frontier: at {budget_label(budget)} the plan for {budget_label(below)} is better"
+            f" ({best_obj:,.1f} against {f'{obj:,.1f}' if plan.has_solution else 'none'}): kept"
+        )
+        carried = replace(
+            better,
+            status=plan.status if plan.has_solution else SolveStatus.TIME_LIMIT,
+            message=f"the plan found for a budget of {budget_label(below)}, better than this budget's own",
+            bound=plan.bound,
+            gap=relative_gap(best_obj, plan.bound),
+        )
+        out[i] = (budget, carried)
     return out
 
 
