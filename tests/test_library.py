@@ -9,8 +9,9 @@ import pytest
 
 from planner import api
 from planner.api import solve_inputs
-from planner.inputs import build_inputs
+from planner.inputs import ModelInputs, build_inputs
 from planner.invariants import plan_violations
+from planner.plan import Plan
 from planner.scenario import load_scenario
 from planner.solver import SolveStatus
 
@@ -34,15 +35,21 @@ def test_library_scenario_solves_with_sound_plan(path: Path, bnssg: object) -> N
     assert set(inp.zones["locality"]) == {row["locality"] for row in k["by_locality"]}
 
 
-@pytest.mark.slow
-def test_plan_without_budget_pays_for_no_idle_sessions(bnssg: object) -> None:
-    # With no budget, cost is not in the objective, so an optimal plan padded with idle sessions is optimal too and
-    # HiGHS returned one (Weston option B: 300 pop-up sessions a week, 253 idle, £7.0m); the trim removes them.
-    sc = load_scenario(LIBRARY / "weston_option_b.yaml").with_changes({"budget": {"annual": None}})
+def _sound_plan_without_budget(bnssg: object, name: str) -> tuple[ModelInputs, Plan]:
+    """A library scenario solved with no budget limit, checked against every invariant (idle capacity included)."""
+    sc = load_scenario(LIBRARY / f"{name}.yaml").with_changes({"budget": {"annual": None}})
     inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
     plan = solve_inputs(inp)
     assert plan.has_solution, plan.message
     assert plan_violations(plan, inp) == []
+    return inp, plan
+
+
+@pytest.mark.slow
+def test_plan_without_budget_pays_for_no_idle_sessions(bnssg: object) -> None:
+    # With no budget, cost is not in the objective, so an optimal plan padded with idle sessions is optimal too and
+    # HiGHS returned one (Weston option B: 300 pop-up sessions a week, 253 idle, £7.0m); the trim removes them.
+    inp, plan = _sound_plan_without_budget(bnssg, "weston_option_b")
     assert plan.kpis["popup_sessions_per_week"] < 100  # measured: 47
     assert plan.costs["total"] < 2_000_000  # measured: £1,548,000
     # The invariant that guards this catches a plan with one session more than its load needs.
@@ -54,11 +61,7 @@ def test_plan_without_budget_pays_for_no_idle_sessions(bnssg: object) -> None:
 
 @pytest.mark.slow
 def test_plan_without_budget_opens_no_hub_that_serves_no_one(bnssg: object) -> None:
-    sc = load_scenario(LIBRARY / "south_bristol_pioneer.yaml").with_changes({"budget": {"annual": None}})
-    inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
-    plan = solve_inputs(inp)
-    assert plan.has_solution, plan.message
-    assert plan_violations(plan, inp) == []
+    inp, plan = _sound_plan_without_budget(bnssg, "south_bristol_pioneer")
     s = plan.sites
     opened = set(s.index[s["hub_open"].astype(bool)])
     assert opened <= set(plan.allocation["site_id"])  # measured: 15 hubs, where HiGHS opened 19 (4 serving no one)
