@@ -89,6 +89,7 @@ def build_dataset(
 
     if not source_dir.is_dir():
         raise DataBuildError(f"{source_dir}: source folder not found")
+    _check_destination(out_dir)
     say("zones")
     zones = build_zones(source_dir)
     zones["locality"] = assign_localities(zones, read_table(source_dir, "gp"), override=locality_override)
@@ -131,6 +132,10 @@ def build_dataset(
     }
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    # mkdtemp makes the folder private (0700); the dataset gets the permissions of any new folder
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)
     try:
         _write_geo(zones_out, tmp / ZONES_FILE)
         _write_geo(sites_out, tmp / SITES_FILE)
@@ -155,6 +160,25 @@ def build_dataset(
     say(f"done: {out_dir}")
     manifest["build_seconds"] = round(time.perf_counter() - began, 2)
     return manifest
+
+
+def _check_destination(out_dir: Path) -> None:
+    """Refuse an ``out_dir`` the build would destroy: anything but a new or empty folder or an earlier dataset.
+
+    Raises
+    ------
+    DataBuildError
+        When ``out_dir`` is a file, or a folder with files in it but no dataset manifest.
+    """
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise DataBuildError(f"{out_dir}: --out is a file, not a folder; choose a new or empty folder")
+    if any(out_dir.iterdir()) and not (out_dir / MANIFEST_FILE).is_file():
+        raise DataBuildError(
+            f"{out_dir}: --out is a folder with other files in it (no {MANIFEST_FILE}, so not a planning dataset); "
+            "the build replaces its destination, so choose a new or empty folder or an earlier dataset"
+        )
 
 
 def _np(obj: Any) -> Any:

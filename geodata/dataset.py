@@ -106,7 +106,12 @@ def read_dataset(path: Path) -> Dataset:
     _check(zones, path / ZONES_FILE, ZONES_FILE)
     _check(sites, path / SITES_FILE, SITES_FILE)
     _check(travel, path / TRAVEL_FILE, TRAVEL_FILE)
-    manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError covers bad JSON and bad UTF-8
+        raise DataValidationError(f"{path / MANIFEST_FILE}: unreadable dataset manifest ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise DataValidationError(f"{path / MANIFEST_FILE}: the dataset manifest must be a JSON object")
     return Dataset(zones=zones, sites=sites, travel=travel, manifest=manifest, path=path)
 
 

@@ -23,7 +23,7 @@ DEMAND_COLUMNS = [
 class DemandParameters(BaseModel):
     """Constants of the demand model, each with its source (see ../shared/FACTS.md and geodata/README.md)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
 
     complex_cohort_2024: float = Field(5300.0, gt=0)
     """People aged 20-64 in BNSSG with 3+ of hypertension, diabetes, anxiety, depression, chronic pain in 2024

@@ -90,7 +90,10 @@ def read_locality_override(path: Path, zone_codes: pd.Index) -> pd.Series:
     """
     if not path.is_file():
         raise DataValidationError(f"{path}: locality override file not found")
-    frame = pd.read_csv(path, dtype=str)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f"{path}: not a readable UTF-8 CSV ({type(exc).__name__}: {exc})") from None
     for col in ("zone_code", "locality"):
         if col not in frame.columns:
             raise DataValidationError(f"{path}: missing column {col!r}")

@@ -197,10 +197,14 @@ def row_problems(
     Returns
     -------
     list of str
-        Row by row: empty or duplicate id, id already used, coordinate not a number, metres where degrees are
-        expected (wrong CRS), unknown kind, a ``can_*`` value that is not true/false; then points outside BNSSG.
+        In row order: empty or duplicate id, id already used, coordinate not a number, metres where degrees are
+        expected (wrong CRS), unknown kind, a ``can_*`` value that is not true/false, a point outside BNSSG.
     """
-    problems: list[str] = []
+    found: list[tuple[int, str]] = []  # (row, message): listed in row order at the end
+
+    def add(row: int, message: str) -> None:
+        found.append((row, message))
+
     ids = frame["site_id"].astype(str).str.strip()
     lon = pd.to_numeric(frame["lon"], errors="coerce")
     lat = pd.to_numeric(frame["lat"], errors="coerce")
@@ -211,31 +215,30 @@ def row_problems(
         row = i + first_row
         sid = ids.iloc[i]
         if sid == "":
-            problems.append(f"{where(path, row=row, field='site_id', value='')}: empty id")
+            add(row, f"{where(path, row=row, field='site_id', value='')}: empty id")
         elif sid in seen:
-            problems.append(f"{where(path, row=row, field='site_id', value=sid)}: duplicate id")
+            add(row, f"{where(path, row=row, field='site_id', value=sid)}: duplicate id")
         elif existing is not None and sid in existing:
-            problems.append(f"{where(path, row=row, field='site_id', value=sid)}: id already used by a dataset site")
+            add(row, f"{where(path, row=row, field='site_id', value=sid)}: id already used by a dataset site")
         seen.add(sid)
         for field, values in (("lon", lon), ("lat", lat)):
             value = values.iloc[i]
             if pd.isna(value) or not np.isfinite(value):
-                problems.append(f"{where(path, row=row, field=field, value=frame[field].iloc[i])}: not a number")
+                add(row, f"{where(path, row=row, field=field, value=frame[field].iloc[i])}: not a number")
                 usable[i] = False
         if usable[i] and (abs(lon.iloc[i]) > 180 or abs(lat.iloc[i]) > 90):
-            problems.append(
+            add(
+                row,
                 f"{where(path, row=row, field='lon', value=frame['lon'].iloc[i])}: coordinates look like metres "
-                "(British National Grid?) but lon/lat in degrees (EPSG:4326) are expected: wrong CRS"
+                "(British National Grid?) but lon/lat in degrees (EPSG:4326) are expected: wrong CRS",
             )
             usable[i] = False
         if kinds.iloc[i] not in KINDS:
-            problems.append(
-                f"{where(path, row=row, field='kind', value=kinds.iloc[i])}: expected one of {', '.join(KINDS)}"
-            )
+            add(row, f"{where(path, row=row, field='kind', value=kinds.iloc[i])}: expected one of {', '.join(KINDS)}")
         for field in BOOL_FIELDS:
             if field in frame.columns and str(frame[field].iloc[i]).strip().lower() not in _BOOLS:
                 value = frame[field].iloc[i]
-                problems.append(f"{where(path, row=row, field=field, value=value)}: expected true or false")
+                add(row, f"{where(path, row=row, field=field, value=value)}: expected true or false")
     if usable.any():
         pts = gpd.GeoDataFrame(
             index=frame.index[usable], geometry=gpd.points_from_xy(lon[usable], lat[usable]), crs=4326
@@ -244,8 +247,18 @@ def row_problems(
         for idx in zone.index[zone.isna()]:
             i = int(frame.index.get_loc(idx))
             value = (float(lon.iloc[i]), float(lat.iloc[i]))
-            problems.append(f"{where(path, row=i + first_row, field='lon/lat', value=value)}: point is outside BNSSG")
-    return problems
+            add(
+                i + first_row, f"{where(path, row=i + first_row, field='lon/lat', value=value)}: point is outside BNSSG"
+            )
+    return [message for _, message in sorted(found, key=lambda item: item[0])]
+
+
+def _as_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def read_user_sites(
@@ -299,7 +312,8 @@ def read_user_sites(
                 f"{where(path, row=i + 1, field='geometry', value=gdf.geom_type.iloc[i])}: not a point"
             )
         gdf = gdf.to_crs(4326)
-        frame = pd.DataFrame(gdf.drop(columns="geometry"))
+        # properties as text, as a CSV reads them: a missing id is then an empty one, and the id 1 is "1" not "1.0"
+        frame = pd.DataFrame(gdf.drop(columns="geometry")).astype(object).map(_as_text)
         frame["lon"] = gdf.geometry.x.to_numpy()
         frame["lat"] = gdf.geometry.y.to_numpy()
         first_row = 1

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from geodata.errors import DataBuildError, DataValidationError
+from geodata.errors import DataBuildError, DataValidationError, where
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,23 @@ def read_table(source_dir: Path, key: str) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataValidationError(f"{path}: not a readable CSV ({exc})") from None
     _check_columns(frame, path, key)
+    _check_coordinates(frame, path)
     return frame
+
+
+COORDINATE_COLUMNS = ("lon", "lat", "longitude", "latitude", "inside_lon", "inside_lat")
+"""Raw columns that hold WGS84 degrees (checked as numbers before anything is projected)."""
+
+
+def _check_coordinates(frame: pd.DataFrame, path: Path) -> None:
+    for col in (c for c in COORDINATE_COLUMNS if c in frame.columns):
+        numbers = pd.to_numeric(frame[col], errors="coerce")
+        bad = numbers.isna() & frame[col].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            value = frame[col].iloc[i]
+            raise DataValidationError(f"{where(path, row=i + 2, field=col, value=value)}: not a number")
+        frame[col] = numbers
 
 
 def read_layer(source_dir: Path, key: str) -> gpd.GeoDataFrame:

@@ -337,7 +337,7 @@ def solve_scenario(
         from geodata.sites import read_user_sites
 
         progress(f"adding sites from {scenario.sites.extra_file}")
-        extra = read_user_sites(Path(scenario.sites.extra_file), dataset.zones)
+        extra = read_user_sites(Path(scenario.sites.extra_file), dataset.zones, existing=dataset.sites.index)
         dataset = dataset.with_user_sites(extra)
     progress("preparing demand, candidate sites and arcs")
     inp = build_inputs(dataset, scenario)

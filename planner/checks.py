@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from planner.inputs import ModelInputs
 from planner.scenario import WEEKS_PER_YEAR
@@ -89,7 +90,8 @@ def check_hub_counts(inp: ModelInputs) -> list[Violation]:
         out.append(
             Violation(
                 "hub_count",
-                f"{which} = {cap} but the core offer and fixed-open sites need at least {need} hubs",
+                f"{which} = {cap} but the core offer and fixed-open sites need at least {need} "
+                f"hub{'s' if need != 1 else ''}; short by {need - cap}",
                 float(need - cap),
                 "hubs",
             )
@@ -138,19 +140,36 @@ def check_coverage(inp: ModelInputs) -> list[Violation]:
     z = inp.zones
     arcs = inp.arcs
     limit = sc.travel.max_minutes
-    nearest = inp.travel.groupby("zone_code")["minutes_day"].min()
+    sites = inp.sites
+    travel = inp.travel
+
+    def nearest(candidates: pd.Index, minutes: str) -> pd.Series:
+        # the nearest site that could offer the service (not a school that cannot be a hub)
+        return travel.loc[travel["site_id"].isin(candidates)].groupby("zone_code")[minutes].min()
+
     checks = []
     if req.full_coverage:
-        checks.append(("coverage_day", "contacts_day", set(arcs.loc[arcs["hub_day"], "zone_code"]), "daytime hub"))
+        day_sites = sites.index[sites["is_hub"]]
+        checks.append(
+            (
+                "coverage_day",
+                "contacts_day",
+                set(arcs.loc[arcs["hub_day"], "zone_code"]),
+                "daytime hub",
+                nearest(day_sites, "minutes_day"),
+            )
+        )
+    evening_sites = sites.index[sites["is_hub"] | sites["is_popup"]]
     checks.append(
         (
             "coverage_evening",
             "contacts_evening_only",
             set(arcs.loc[arcs["hub_evening"] | arcs["popup"], "zone_code"]),
             "evening service",
+            nearest(evening_sites, "minutes_evening"),
         )
     )
-    for name, col, reachable, what in checks:
+    for name, col, reachable, what, nearest_minutes in checks:
         lacking = z.index[(z[col] > 1e-9) & ~z.index.isin(list(reachable))]
         if len(lacking):
             demand = float(z.loc[lacking, col].sum())
@@ -159,8 +178,8 @@ def check_coverage(inp: ModelInputs) -> list[Violation]:
                 Violation(
                     name,
                     f"{len(lacking)} zone(s) with {demand:,.1f} contacts/week have no {what} candidate within "
-                    f"{limit:g} minutes by {sc.travel.mode} (e.g. {first}, nearest site "
-                    f"{nearest.get(first, np.nan):.1f} minutes); raise travel.max_minutes or "
+                    f"{limit:g} minutes by {sc.travel.mode} (e.g. {first}, nearest such site "
+                    f"{nearest_minutes.get(first, np.nan):.1f} minutes); raise travel.max_minutes or "
                     "travel.nearest_hubs, or add sites",
                     demand,
                     "contacts/week",

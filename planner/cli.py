@@ -74,8 +74,14 @@ def _load(text: str, apply: list[str] | None, time_limit: float | None) -> Any:
 
     sc = load_scenario(text, apply=apply or ())  # a path or a library name
     if time_limit is not None:
-        sc = sc.with_changes({"solver": {"time_limit": time_limit}})
+        sc = sc.with_changes({"solver": {"time_limit": time_limit}}, source="--time-limit")
     return sc
+
+
+def _check_out(root: Path) -> None:
+    from planner.outputs import check_output_root
+
+    check_output_root(root)  # before the solve, so that its minutes are not lost
 
 
 def _load_dataset(path: Path | None) -> Any:
@@ -124,9 +130,17 @@ def _frontier_table(curve: Any) -> Table:
     for point in points:
         table.add_column(budget_label(point["budget"]), justify="right")
     for key in FRONTIER_COLUMNS[1:]:
+        if key == "message":  # said below the table for the budgets without a plan
+            continue
         label, kind = spec[key]
         table.add_row(label, *(format_indicator(point[key], kind) for point in points))
     return table
+
+
+def _say_why_no_plan(status: object, message: str, has_solution: bool, what: str = "") -> None:
+    """Print to standard error (even with ``--quiet``) why there is no plan: the requirement and the shortfall."""
+    if not has_solution:
+        err.print(f"[bold red]{what}{status}:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def _exit_code(plan: Plan) -> int:
@@ -164,6 +178,7 @@ def solve(
     progress = _Progress(quiet or as_json)
     with _user_errors():
         sc = _load(scenario, apply, time_limit)
+        _check_out(out_dir)
         ds = _load_dataset(dataset)
         plan = solve_scenario(sc, ds, progress=progress)
         progress("writing results")
@@ -174,8 +189,7 @@ def solve(
         _print_table(_kpi_table([plan], [sc.name]))
         out.print(f"{plan.message}")
         out.print(f"results: {folder}")
-    if not plan.has_solution:
-        err.print(f"[bold red]{plan.status}:[/] {plan.message}", highlight=False, soft_wrap=True)
+    _say_why_no_plan(plan.status, plan.message, plan.has_solution)
     raise typer.Exit(_exit_code(plan))
 
 
@@ -197,6 +211,7 @@ def compare(
     progress = _Progress(quiet or as_json)
     with _user_errors():
         scs = [_load(s, None, time_limit) for s in scenarios]
+        _check_out(out_dir)
         ds = _load_dataset(dataset)
         plans = []
         for sc in scs:
@@ -208,6 +223,8 @@ def compare(
     elif not quiet:
         _print_table(_kpi_table(plans, [s.name for s in scs]))
         out.print(f"results: {folder}")
+    for sc, plan in zip(scs, plans, strict=True):
+        _say_why_no_plan(plan.status, plan.message, plan.has_solution, f"{sc.name}: ")
     raise typer.Exit(EXIT_OK if all(p.has_solution for p in plans) else max(_exit_code(p) for p in plans))
 
 
@@ -226,11 +243,12 @@ def frontier(
     as_json: JsonOpt = False,
 ) -> None:
     """Trace the cost-versus-access frontier by stepping the budget; writes the curve as a chart and a table."""
-    from planner.tradeoffs import budget_frontier, write_frontier
+    from planner.tradeoffs import budget_frontier, budget_label, write_frontier
 
     progress = _Progress(quiet or as_json)
     with _user_errors():
         sc = _load(scenario, apply, time_limit)
+        _check_out(out_dir)
         ds = _load_dataset(dataset)
         curve = budget_frontier(sc, ds, steps=steps, budgets=budget, progress=progress)
         folder = write_frontier(curve, sc, out_dir)
@@ -239,7 +257,13 @@ def frontier(
     elif not quiet:
         _print_table(_frontier_table(curve))
         out.print(f"results: {folder}")
-    raise typer.Exit(EXIT_OK)
+    solved = curve["status"].map(lambda status: SolveStatus(status).has_solution)
+    for point, ok in zip(curve.to_dict(orient="records"), solved, strict=True):
+        _say_why_no_plan(point["status"], point["message"], bool(ok), f"budget {budget_label(point['budget'])}: ")
+    if solved.any():
+        raise typer.Exit(EXIT_OK)
+    infeasible = (curve["status"] == str(SolveStatus.INFEASIBLE)).any()
+    raise typer.Exit(EXIT_INFEASIBLE if infeasible else EXIT_NO_PLAN)
 
 
 @app.command()
@@ -259,7 +283,7 @@ def validate(
         if sc.sites.extra_file:
             from geodata.sites import read_user_sites
 
-            ds = ds.with_user_sites(read_user_sites(Path(sc.sites.extra_file), ds.zones))
+            ds = ds.with_user_sites(read_user_sites(Path(sc.sites.extra_file), ds.zones, existing=ds.sites.index))
         inp = build_inputs(ds, sc)
         problems = check_inputs(inp)
     result = {

@@ -83,8 +83,12 @@ def atomic_directory(final: Path, fill: Callable[[Path], None]) -> Path:
     final = Path(final)
     if final.exists():
         raise OutputError(f"{final}: output folder already exists; refusing to overwrite an earlier run")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    check_output_root(final.parent)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    except OSError as exc:
+        raise OutputError(f"{final.parent}: cannot write the output folder here ({exc.strerror})") from None
     try:
         fill(tmp)
         os.rename(tmp, final)
@@ -95,6 +99,24 @@ def atomic_directory(final: Path, fill: Callable[[Path], None]) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise OutputError(f"{final}: could not write results ({type(exc).__name__}: {exc}); nothing was saved") from exc
     return final
+
+
+def check_output_root(root: Path) -> None:
+    """Check that run folders can be written under ``root`` (before a solve, so that its minutes are not lost).
+
+    Raises
+    ------
+    OutputError
+        If ``root``, or the nearest folder above it that exists, is a file or cannot be written to.
+    """
+    root = Path(root)
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{root}: output folder --out cannot be made: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{root}: output folder --out cannot be written: no permission to write in {existing}")
 
 
 def new_run_path(root: Path, name: str, *, now: datetime | None = None) -> Path:
@@ -114,9 +136,13 @@ def zones_layer(plan: Plan, zones_geo: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geo, geometry="geometry", crs=zones_geo.crs)
 
 
+CANDIDATE_COLUMNS = {"is_hub": "hub_candidate", "is_popup": "popup_candidate", "is_mdt": "mdt_candidate"}
+"""What the plan's ``is_*`` columns mean in files: the site *could* be used so (``hub_open`` etc. say what is)."""
+
+
 def sites_layer(plan: Plan) -> gpd.GeoDataFrame:
     """Candidate sites as points with their decisions."""
-    s = plan.sites
+    s = plan.sites.rename(columns=CANDIDATE_COLUMNS)
     return gpd.GeoDataFrame(s, geometry=gpd.points_from_xy(s["lon"], s["lat"]), crs="EPSG:4326")
 
 

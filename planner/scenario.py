@@ -14,10 +14,18 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from geodata.demand import DemandParameters
 from planner.errors import ScenarioError
@@ -27,12 +35,25 @@ EVENING_SLOTS: tuple[Slot, ...] = ("weekday_evening", "saturday")
 """Slots that people who can only attend out of working hours can use."""
 SPECIALTIES: tuple[str, ...] = ("diabetes", "cardiovascular", "chronic_pain")
 Mode = Literal["car", "pt", "walk"]
+SiteKind = Literal["gp", "pharmacy", "library", "school", "hospital", "user"]
+"""The kinds of candidate site (``geodata.sites.KINDS``)."""
 WEEKS_PER_YEAR = 48.0
 """Weeks a year that sessions run (four weeks of bank holidays and breaks), used to annualise session costs."""
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    # inf and nan are no numbers a planner means (an infinite budget is ``null``), so they are rejected
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads YAML's true as 1 for a number field: `annual: true` would be a budget of one pound
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = str(cls.model_fields[info.field_name].annotation)
+            if ("float" in annotation or "int" in annotation) and "bool" not in annotation:
+                raise ValueError("must be a number, not true or false")
+        return value
 
 
 class DemandSettings(_Frozen):
@@ -115,8 +136,9 @@ class MdtService(_Frozen):
         unknown = sorted(set(v) - set(SPECIALTIES))
         if unknown:
             raise ValueError(f"unknown specialty {unknown[0]!r}; expected one of {list(SPECIALTIES)}")
-        if any(n < 0 for n in v.values()):
-            raise ValueError("workforce sessions must be >= 0")
+        negative = [(k, n) for k, n in v.items() if n < 0]
+        if negative:
+            raise ValueError(f"workforce sessions for {negative[0][0]!r} must be >= 0, got {negative[0][1]}")
         return {k: int(v.get(k, 0)) for k in SPECIALTIES}
 
 
@@ -137,7 +159,7 @@ class TravelSettings(_Frozen):
     close together, so a few nearest ones lose almost nothing)."""
     evening_factor: float = Field(1.0, gt=0)
     """Multiply evening travel times by this factor (e.g. 1.2 if evening buses are thinner than the dataset assumes)."""
-    thresholds: tuple[float, ...] = (15.0, 20.0, 30.0)
+    thresholds: tuple[Annotated[float, Field(gt=0)], ...] = (15.0, 20.0, 30.0)
     """Minutes for the 'share within X minutes' indicators."""
 
 
@@ -172,9 +194,9 @@ class Sites(_Frozen):
     """Site ids that must open as hubs (e.g. existing centres)."""
     closed: tuple[str, ...] = ()
     """Site ids that may not be used at all (e.g. 'the Hartcliffe site is not available')."""
-    hub_kinds: tuple[str, ...] | None = None
+    hub_kinds: tuple[SiteKind, ...] | None = None
     """Restrict hubs to these site kinds (``None``: the dataset's defaults)."""
-    popup_kinds: tuple[str, ...] | None = None
+    popup_kinds: tuple[SiteKind, ...] | None = None
     """Restrict pop-ups to these site kinds (``None``: the dataset's defaults)."""
     extra_file: str | None = None
     """A CSV or GeoJSON of extra candidate sites (relative to the scenario file)."""
@@ -219,7 +241,7 @@ class Scenario(_Frozen):
     """Short name, used for run folders and comparisons."""
     question: str = ""
     """The question this scenario answers, in plain words."""
-    localities: tuple[str, ...] | None = None
+    localities: tuple[str, ...] | None = Field(None, min_length=1)
     """Plan only these locality partnerships (``None``: all of BNSSG)."""
     demand: DemandSettings = DemandSettings()
     hubs: HubService = HubService()
@@ -249,13 +271,15 @@ class Scenario(_Frozen):
         """The fully resolved scenario as YAML (every default made explicit), as written to a run folder."""
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
-    def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
+    def with_changes(self, changes: Mapping[str, Any], *, source: str = "<changes>") -> Scenario:
         """Return a copy with nested changes applied and validated (e.g. ``{"budget": {"annual": 1e6}}``).
 
         Parameters
         ----------
         changes
             A nested mapping of the same shape as the YAML.
+        source
+            Where the changes come from (e.g. a command-line option), to quote in error messages.
 
         Returns
         -------
@@ -263,7 +287,7 @@ class Scenario(_Frozen):
             The new, validated scenario.
         """
         data = deep_merge(self.model_dump(mode="python"), changes)
-        return validate_scenario(data, source="<changes>")
+        return validate_scenario(data, source=source)
 
 
 def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -299,7 +323,11 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
         else:
             value = err.get("input")
             shown = "" if isinstance(value, dict) else f" (value {value!r})"
-            lines.append(f"{source}: field {loc!r}{shown}: {err['msg']}")
+            message = err["msg"].removeprefix("Value error, ")
+            if not err["loc"]:  # a rule across fields (e.g. a site both fixed open and closed): no one field to name
+                lines.append(f"{source}: {message}")
+            else:
+                lines.append(f"{source}: field {loc!r}{shown}: {message}")
     return "; ".join(lines)
 
 
@@ -365,9 +393,13 @@ def _resolve(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], dict[s
     overrides.update(own_overrides)
     apply = raw.pop("apply", None) or []
     merged.pop("apply", None)
+    # a file that extends a base is its own scenario: without a name of its own it takes its file's name
+    merged.pop("name", None)
     merged = deep_merge(merged, raw)
     if isinstance(apply, str):
         apply = [apply]
+    if not isinstance(apply, list) or not all(isinstance(name, str) for name in apply):
+        raise ScenarioError(f"{path}: field 'apply' (value {apply!r}) must be a list of override names")
     for name in apply:
         if name not in overrides:
             known = ", ".join(sorted(overrides)) or "none defined"

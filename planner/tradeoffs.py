@@ -39,6 +39,7 @@ FRONTIER_COLUMNS = [
     "unmet_share",
     "hubs_open",
     "popup_sessions_per_week",
+    "message",
 ]
 
 
@@ -58,6 +59,7 @@ def _point(budget: float | None, plan: Plan) -> dict[str, Any]:
         "unmet_share": k.get("unmet_share"),
         "hubs_open": k.get("hubs_open"),
         "popup_sessions_per_week": k.get("popup_sessions_per_week"),
+        "message": plan.message,
     }
 
 
@@ -112,13 +114,13 @@ def budget_frontier(
         high = top.costs.get("total", low) if top.has_solution else low
         levels = list(np.linspace(low, max(high, low), steps)[:-1]) if high > low else [low]
     else:
-        bad = [b for b in budgets if b < 0]
+        bad = [b for b in budgets if not math.isfinite(b) or b < 0]
         if bad:
-            raise ModelInputError(f"frontier: budget {bad[0]!r} is negative")
+            raise ModelInputError(f"frontier: field '--budget' (value {bad[0]!r}) must be a finite amount, at least 0")
         levels = list(budgets)
     for i, level in enumerate(levels, 1):
         progress(f"frontier: budget {i}/{len(levels)}: £{level:,.0f} a year")
-        sc = scenario.with_changes({"budget": {"annual": float(level)}})
+        sc = scenario.with_changes({"budget": {"annual": float(level)}}, source="--budget")
         points.append((float(level), solve_inputs(replace(base, scenario=sc))))
     if top is not None:
         points.append((None, top))

@@ -183,3 +183,51 @@ def test_frontier_prints_a_column_per_budget_with_report_labels(tmp_path: Path) 
     for label in ("Annual cost", "Evening-access gap (share)", "Pop-up sessions a week"):
         assert any(line.strip("│┃ ").startswith(label) for line in lines), label
     assert "results:" in out
+
+
+def test_an_output_folder_that_cannot_be_made_is_refused_before_the_solve(tmp_path: Path) -> None:
+    a_file = tmp_path / "results.txt"
+    a_file.write_text("not a folder", encoding="utf-8")
+    for out in (a_file, a_file / "runs"):
+        code, out_text, err = run("solve", "weston_option_a", "--out", str(out), "--quiet")
+        assert code == 2
+        assert "--out cannot be made: " in err and "results.txt is a file, not a folder" in err
+        assert "Traceback" not in out_text + err
+    assert a_file.read_text(encoding="utf-8") == "not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.txt"]
+
+
+def test_frontier_rejects_an_infinite_budget(tmp_path: Path) -> None:
+    code, _, err = run("frontier", "weston_option_a", "--budget", "inf", "--out", str(tmp_path), "--quiet")
+    assert code == 2
+    assert "field '--budget' (value inf) must be a finite amount" in err
+
+
+@pytest.mark.slow
+def test_frontier_and_compare_say_why_a_budget_has_no_plan(tmp_path: Path) -> None:
+    # weston_option_a asks for exactly 3 hubs (£540,000): £1,000 cannot pay for them
+    code, _, err = run("frontier", "weston_option_a", "--budget", "1000", "--out", str(tmp_path), "--quiet")
+    assert code == 3
+    assert "budget £1,000: infeasible: budget £1,000 a year is below £540,000" in err
+    assert "short by £539,000" in err
+    curve = pd.read_csv(next(tmp_path.glob("*/frontier.csv")))
+    assert "short by £539,000" in curve.loc[0, "message"]
+    poor = tmp_path / "poor.yaml"
+    poor.write_text(f"extends: {LIBRARY / 'weston_option_a.yaml'}\nbudget: {{annual: 1000}}\n")
+    code, _, err = run("compare", "weston_option_b", str(poor), "--out", str(tmp_path), "--quiet")
+    assert code == 3
+    assert "poor: infeasible: " in err and "short by £539,000" in err
+
+
+def test_a_zone_out_of_reach_is_told_its_nearest_hub_candidate_not_any_site(tmp_path: Path) -> None:
+    # one Weston zone has schools within 15 minutes by bus but no site that could be a hub within 45
+    path = tmp_path / "reach.yaml"
+    path.write_text(
+        f"extends: {LIBRARY / 'weston_option_a.yaml'}\n"
+        "requirements: {full_coverage: true}\nbudget: {annual: null}\n"
+    )
+    code, out, _ = run("validate", str(path), "--json")
+    assert code == 3
+    problem = next(p for p in json.loads(out)["problems"] if p["requirement"] == "coverage_day")
+    nearest = float(problem["message"].split("nearest such site ")[1].split(" minutes")[0])
+    assert nearest > 45  # the hub candidate it would need is beyond the 45-minute limit

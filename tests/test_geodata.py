@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,8 +18,9 @@ from geodata.build import build_dataset
 from geodata.dataset import DEFAULT_DATASET_DIR, load_dataset, read_dataset
 from geodata.demand import DemandParameters, compute_demand
 from geodata.errors import DataBuildError, DataValidationError
-from geodata.localities import LOCALITIES
+from geodata.localities import LOCALITIES, read_locality_override
 from geodata.sites import read_user_sites
+from geodata.sources import SOURCES, read_table
 from geodata.travel.distance import calibrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,6 +199,59 @@ def test_missing_source_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_build_refuses_to_replace_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
+    source = tmp_path / "raw"
+    source.mkdir()
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "precious.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(DataBuildError, match=r"documents: --out is a folder with other files in it \(no manifest"):
+        build_dataset(source, docs, progress=False)
+    assert [p.name for p in docs.iterdir()] == ["precious.txt"]
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me too", encoding="utf-8")
+    with pytest.raises(DataBuildError, match=r"notes.txt: --out is a file, not a folder"):
+        build_dataset(source, a_file, progress=False)
+    assert a_file.read_text(encoding="utf-8") == "keep me too"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["documents", "notes.txt", "raw"]
+
+
+def test_built_dataset_folder_is_readable_by_others_as_any_new_folder(built: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    assert built.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_a_corrupt_manifest_is_named_not_a_traceback(tmp_path: Path) -> None:
+    copy = tmp_path / "ds"
+    shutil.copytree(DEFAULT_DATASET_DIR, copy)
+    (copy / "manifest.json").write_text('{"name": "BNSSG', encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"manifest\.json: unreadable dataset manifest"):
+        read_dataset(copy)
+
+
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [(b"", "not a readable UTF-8 CSV"), (b"zone_code,locality\nE01014485,Caf\xe9\n", "not a readable UTF-8 CSV")],
+)
+def test_an_unreadable_locality_file_is_named(tmp_path: Path, content: bytes, pattern: str) -> None:
+    path = tmp_path / "zones.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataValidationError, match=rf"zones\.csv: {pattern}"):
+        read_locality_override(path, load_dataset().zones.index)
+
+
+def test_a_raw_coordinate_that_is_not_a_number_names_file_row_and_field(tmp_path: Path, raw_data: Path) -> None:
+    source = tmp_path / "raw"
+    gp = SOURCES["gp"].path
+    (source / gp).parent.mkdir(parents=True)
+    frame = pd.read_csv(raw_data / gp, dtype=str)
+    frame.loc[3, "lon"] = "abc"
+    frame.to_csv(source / gp, index=False)
+    with pytest.raises(DataValidationError, match=rf"{re.escape(gp)}, row 5, field 'lon': value 'abc': not a number"):
+        read_table(source, "gp")
+
+
 def test_not_a_dataset_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataValidationError, match=r"not a planning dataset \(no manifest.json\)"):
         read_dataset(tmp_path)
@@ -265,6 +321,32 @@ def test_user_site_clashing_with_a_dataset_id_is_rejected(tmp_path: Path) -> Non
     path.write_text(f"site_id,name,lon,lat\n{taken},Clash,-2.59,51.45\n")
     with pytest.raises(DataValidationError, match=rf"row 2, field 'site_id': value '{taken}'.*already used"):
         read_user_sites(path, ds.zones, existing=ds.sites.index)
+
+
+def test_a_scenario_sites_file_clashing_with_the_dataset_names_the_file_and_row(tmp_path: Path) -> None:
+    from planner.cli import app
+
+    taken = load_dataset().sites.index[0]
+    (tmp_path / "mine.csv").write_text(f"site_id,name,lon,lat\n{taken},Clash,-2.59,51.45\n")
+    scenario = tmp_path / "mine.yaml"
+    scenario.write_text(f"extends: {ROOT / 'scenarios' / 'weston_option_a.yaml'}\nsites: {{extra_file: mine.csv}}\n")
+    result = CliRunner().invoke(app, ["validate", str(scenario)])
+    assert result.exit_code == 2
+    assert f"mine.csv, row 2, field 'site_id': value '{taken}': id already used by a dataset site" in result.stderr
+
+
+def test_geojson_ids_are_read_as_text_and_a_missing_one_is_named(tmp_path: Path) -> None:
+    pts = gpd.GeoDataFrame(
+        {"site_id": [1, None], "name": ["Hall", "Church"]},
+        geometry=gpd.points_from_xy([-2.59, -2.60], [51.45, 51.46]),
+        crs=4326,
+    )
+    path = tmp_path / "sites.geojson"
+    pts.to_file(path, driver="GeoJSON")
+    with pytest.raises(DataValidationError, match=r"sites\.geojson, row 2, field 'site_id': value '': empty id"):
+        read_user_sites(path, load_dataset().zones)
+    pts.iloc[:1].to_file(path, driver="GeoJSON")
+    assert list(read_user_sites(path, load_dataset().zones).index) == ["1"]  # not "1.0"
 
 
 def test_geojson_in_british_national_grid_is_reprojected(tmp_path: Path) -> None:

@@ -131,3 +131,44 @@ def test_relative_extra_sites_file_is_resolved_against_the_scenario(tmp_path: Pa
     path = write(tmp_path, "extra.yaml", "sites:\n  extra_file: my_sites.csv\n")
     sc = load_scenario(path)
     assert sc.sites.extra_file == str((tmp_path / "my_sites.csv").resolve())
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("budget: {annual: .inf}", r"field 'budget\.annual' \(value inf\): Input should be a finite number"),
+        ("demand: {scale: .nan}", r"field 'demand\.scale' \(value nan\): Input should be a finite number"),
+        ("budget: {annual: true}", r"field 'budget\.annual' \(value True\): must be a number, not true or false"),
+        ("localities: []", r"field 'localities' \(value \[\]\): .*at least 1 item"),
+        ("sites: {hub_kinds: [castle]}", r"field 'sites\.hub_kinds\.0' \(value 'castle'\): Input should be 'gp'"),
+        ("sites: {popup_kinds: [castle]}", r"field 'sites\.popup_kinds\.0' \(value 'castle'\)"),
+        ("travel: {thresholds: [-5, 20]}", r"field 'travel\.thresholds\.0' \(value -5\): .*greater than 0"),
+        (
+            "mdt: {workforce: {diabetes: -1}}",
+            r"field 'mdt\.workforce': workforce sessions for 'diabetes' must be >= 0, got -1",
+        ),
+        ("apply: 5", r"field 'apply' \(value 5\) must be a list of override names"),
+        ("apply: {year_2040: 1}", r"field 'apply' .* must be a list of override names"),
+    ],
+)
+def test_values_no_planner_means_are_rejected_with_field_and_value(tmp_path: Path, text: str, pattern: str) -> None:
+    # each of these passed validation (or crashed with a traceback) and then failed or misled in the solve
+    path = write(tmp_path, "odd.yaml", f"extends: {LIBRARY / 'default.yaml'}\n{text}\n")
+    with pytest.raises(ScenarioError, match=rf"odd\.yaml: {pattern}"):
+        load_scenario(path)
+
+
+def test_site_kinds_in_the_schema_are_the_datasets() -> None:
+    from typing import get_args
+
+    from geodata.sites import KINDS
+    from planner.scenario import SiteKind
+
+    assert get_args(SiteKind) == KINDS
+
+
+def test_a_file_extending_a_base_is_named_after_itself_unless_it_says_otherwise(tmp_path: Path) -> None:
+    plain = write(tmp_path, "my_option.yaml", f"extends: {LIBRARY / 'default.yaml'}\nbudget: {{annual: 2000000}}\n")
+    assert load_scenario(plain).name == "my_option"  # not the base's "default": run folders and errors say so
+    named = write(tmp_path, "file.yaml", f"extends: {LIBRARY / 'default.yaml'}\nname: option_c\n")
+    assert load_scenario(named).name == "option_c"
