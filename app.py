@@ -13,6 +13,7 @@ import streamlit as st
 
 from geodata.dataset import Dataset, load_dataset
 from geodata.errors import PlannerError
+from geodata.sites import KINDS
 from planner import appkit as ak
 from planner.charts import difference_map, equity_chart
 from planner.plan import Plan
@@ -38,8 +39,8 @@ def equity_png(key: str, by: str, _plan: Plan) -> bytes:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def difference_png(key_a: str, key_b: str, measure: str, _a: Plan, _b: Plan) -> bytes:
-    return difference_map(dataset().zones, _a, _b, measure=measure)
+def difference_png(key_a: str, key_b: str, measure: str, names: tuple[str, str], _a: Plan, _b: Plan) -> bytes:
+    return difference_map(dataset().zones, _a, _b, measure=measure, names=names)
 
 
 def state() -> Any:
@@ -53,6 +54,10 @@ def state() -> Any:
 ss = state()
 library = ak.scenario_library()
 ds = dataset()
+# Streamlit forgets a widget's value once a run does not draw it, so the levers of the scenarios not shown would be
+# lost on switching scenario; writing each back to Session State at the top of every run keeps them.
+for _key in [k for k in ss if isinstance(k, str) and k.split(".", 1)[0] in library and "." in k]:
+    ss[_key] = ss[_key]
 
 # ------------------------------------------------------------------------------------------------ sidebar
 with st.sidebar:
@@ -134,10 +139,13 @@ with st.sidebar:
     with st.expander("Sites fixed open or excluded"):
         hub_opts = ak.site_options(ds, picked or None, hubs_only=True)
         all_opts = ak.site_options(ds, picked or None, hubs_only=False)
-        for sid in lv.fixed_open:
-            hub_opts.setdefault(sid, sid)
-        for sid in lv.closed:
-            all_opts.setdefault(sid, sid)
+        # sites already chosen stay choosable when the localities change (Streamlit would silently drop them);
+        # a fixed-open hub outside the localities is then named below instead of vanishing
+        every_site = ak.site_options(ds, None, hubs_only=False)
+        for sid in (*lv.fixed_open, *ss.get(p + "fixed_open", ())):
+            hub_opts.setdefault(sid, every_site.get(sid, sid))
+        for sid in (*lv.closed, *ss.get(p + "closed", ())):
+            all_opts.setdefault(sid, every_site.get(sid, sid))
         fixed_open = st.multiselect(
             "Must open as hubs", list(hub_opts), default=list(lv.fixed_open), format_func=lambda s: hub_opts.get(s, s),
             key=p + "fixed_open",
@@ -149,10 +157,17 @@ with st.sidebar:
             format_func=lambda s: all_opts.get(s, s),
             key=p + "closed",
         )
+        if picked:
+            outside = [sid for sid in fixed_open if ds.sites["locality"].get(sid) not in picked]
+            if outside:
+                st.warning(
+                    f"{every_site.get(outside[0], outside[0])} must open as a hub but is outside the localities "
+                    "planned: add its locality or remove it from 'Must open as hubs'."
+                )
     with st.expander("Add candidate sites from a file"):
         st.caption(
-            f"CSV with columns site_id, name, lon, lat (optional kind, can_hub, can_popup, can_mdt) or GeoJSON "
-            f"points; up to {ak.MAX_UPLOAD_BYTES / 1e6:.0f} MB."
+            f"CSV with columns site_id, name, lon, lat (optional kind: one of {', '.join(KINDS)}; can_hub, "
+            f"can_popup, can_mdt: true or false) or GeoJSON points; up to {ak.MAX_UPLOAD_BYTES / 1e6:.0f} MB."
         )
         upload = st.file_uploader("Sites file", type=["csv", "geojson", "json"], key="upload")
     check: ak.UploadCheck | None = None
@@ -187,7 +202,10 @@ try:
     scenario: Scenario | None = ak.apply_levers(base, levers)
 except PlannerError as exc:
     scenario = None
-    st.error(f"These settings do not make a valid scenario: {exc}. Change the setting named and try again.")
+    st.error(
+        f"These settings do not make a valid scenario: {str(exc).removeprefix('settings: ')}. "
+        "Change the setting named and try again."
+    )
 
 use_upload = check if check is not None and check.ok else None
 extra_key = use_upload.digest if use_upload is not None else ""
@@ -206,7 +224,7 @@ if scenario is not None:
                 plan, cached = ak.failed_plan(scenario, exc), False
             if cached:
                 box.write("same settings solved before: plan taken from the cache")
-            done = f"{scenario.name}: {plan.status} in {plan.build_seconds + plan.solve_seconds:.1f} s"
+            done = f"{scenario.name}: {ak.status_words(plan)} in {plan.build_seconds + plan.solve_seconds:.1f} s"
             box.update(label=done, state="complete" if plan.has_solution else "error", expanded=not plan.has_solution)
     else:
         plan = ak.PLANS.get(key)
@@ -216,9 +234,14 @@ if scenario is not None:
 
 def show_status(plan: Plan, sc: Scenario) -> None:
     if plan.status == "optimal":
-        st.success(f"Optimal plan ({plan.message}); solved in {plan.solve_seconds:.1f} s.")
+        st.success(
+            f"Optimal plan, {ak.status_words(plan).removeprefix('planned, ')}; solved in {plan.solve_seconds:.1f} s."
+        )
     elif plan.has_solution:
-        st.warning(f"Best plan found, not proven optimal: {plan.message}.")
+        st.warning(
+            f"Best plan found in the time allowed, {ak.status_words(plan).removeprefix('stopped at the time limit, ')}"
+            " (a longer time limit may find a better one)."
+        )
     else:
         what = {"infeasible": "No plan meets every requirement", "error": "The plan could not be made"}.get(
             str(plan.status), "No plan was found"
@@ -243,8 +266,9 @@ else:
             for col, (name, value) in zip(st.columns(len(row)), row, strict=True):
                 col.metric(name, value)
 
+# keyed and tracked, so the tab chosen stays chosen when a click elsewhere reruns the app
 tab_map, tab_equity, tab_compare, tab_downloads, tab_assumptions = st.tabs(
-    ["Map", "Equity", "Compare plans", "Downloads", "Assumptions"]
+    ["Map", "Equity", "Compare plans", "Downloads", "Assumptions"], key="tab", on_change="rerun"
 )
 
 with tab_map:
@@ -303,7 +327,7 @@ with tab_compare:
                     format_func=ak.MAP_MEASURES.__getitem__, key="cmp_measure",
                 )  # fmt: skip
                 st.image(
-                    difference_png(ka, kb, dm, pa, pb),
+                    difference_png(ka, kb, dm, (runs[ka]["label"], runs[kb]["label"]), pa, pb),
                     caption="B minus A. Orange: longer or worse in plan B; purple: shorter or better.",
                 )
             else:
@@ -331,11 +355,12 @@ with tab_downloads:
             "Who goes where (CSV)", ak.allocation_csv(plan), file_name=f"{scenario.name}-allocation.csv",
             mime="text/csv", key="dl_alloc",
         )  # fmt: skip
-        if key not in ss.reports and st.button("Prepare the HTML report", key="make_report"):
+        report_slot = st.empty()  # the prepare button, then the download in its place
+        if key not in ss.reports and report_slot.button("Prepare the HTML report", key="make_report"):
             with st.spinner("Drawing the report's maps and charts…"):
                 ss.reports[key] = render_report(plan, scenario, ds.zones, dataset_manifest=ds.manifest)
         if key in ss.reports:
-            st.download_button(
+            report_slot.download_button(
                 "HTML report", ss.reports[key], file_name=f"{scenario.name}-report.html", mime="text/html",
                 key="dl_report",
             )  # fmt: skip

@@ -165,7 +165,7 @@ def apply_levers(sc: Scenario, levers: Levers) -> Scenario:
         changes["mdt"].pop("workforce")
     if not levers.weights:
         changes.pop("weights")
-    return sc.with_changes(changes)
+    return sc.with_changes(changes, source="settings")
 
 
 def scenario_key(sc: Scenario, extra_key: str = "") -> str:
@@ -313,6 +313,18 @@ def solve_cached(
     return plan, False
 
 
+def status_words(plan: Plan) -> str:
+    """How a solve ended, in a planner's words rather than the solver's (``time_limit``, ``optimal``)."""
+    gap = f"within {plan.gap:.1%} of the best possible plan" if plan.gap is not None else ""
+    words = {
+        SolveStatus.OPTIMAL: f"planned, {gap}" if gap else "planned",
+        SolveStatus.TIME_LIMIT: f"stopped at the time limit, {gap}" if gap else "stopped at the time limit",
+        SolveStatus.INFEASIBLE: "no plan meets every requirement",
+        SolveStatus.NO_SOLUTION: "no plan found in the time allowed",
+    }
+    return words.get(plan.status, "the plan could not be made")
+
+
 def advice(plan: Plan, sc: Scenario) -> list[str]:
     """What to change, in plain words, for a plan with no solution (empty for a solved plan)."""
     if plan.has_solution:
@@ -364,7 +376,7 @@ MAP_MEASURES: dict[str, str] = dict(MEASURES)
 SERVICE_STYLE: dict[str, tuple[str, list[int], int]] = {
     "evening_hub": ("hub open evenings and Saturdays", [217, 95, 2, 255], 420),
     "hub": ("hub (daytime)", [34, 34, 34, 255], 340),
-    "popup": ("pop-up sessions", [27, 158, 119, 255], 220),
+    "popup": ("pop-up venues", [27, 158, 119, 255], 220),
     "mdt": ("MDT sessions (dot on the hub)", [117, 112, 179, 255], 110),
 }
 """Site layers: legend label, colour (RGBA) and radius in metres."""
@@ -789,7 +801,7 @@ def equity_table(plan: Plan, by: str = "imd_decile") -> pd.DataFrame:
         "demand (contacts a week)": rows["demand_contacts"].astype(float).round(1),
         "before: nearest GP (min)": rows["baseline_gp_mean_minutes"].astype(float).round(1),
         "after: the plan (min)": rows["mean_minutes"].astype(float).round(1),
-        "within 20 min": (100 * rows["within_20_all"].astype(float)).round(1),
+        "within 20 min (%)": (100 * rows["within_20_all"].astype(float)).round(1),
         "evening gap (%)": (100 * rows["evening_gap_share"].astype(float)).round(1),
         "unserved (%)": (100 * rows["unmet_share"].astype(float)).round(1),
     })  # fmt: skip
@@ -864,4 +876,5 @@ __all__ = [
     "simplified_zones",
     "site_options",
     "solve_cached",
+    "status_words",
 ]

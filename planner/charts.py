@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 from typing import Any
 
 import matplotlib
@@ -122,9 +123,18 @@ def zone_map(
 
 
 def difference_map(
-    zones_geo: gpd.GeoDataFrame, plan_a: Plan, plan_b: Plan, *, measure: str = "nearest_hub_minutes"
+    zones_geo: gpd.GeoDataFrame,
+    plan_a: Plan,
+    plan_b: Plan,
+    *,
+    measure: str = "nearest_hub_minutes",
+    names: tuple[str, str] | None = None,
 ) -> bytes:
-    """Zones shaded by ``measure`` in plan B minus plan A (diverging palette centred on zero)."""
+    """Zones shaded by ``measure`` in plan B minus plan A (diverging palette centred on zero).
+
+    ``names`` labels plans A and B in the title (default: their scenario names, which are the same for two
+    settings of one scenario).
+    """
     a = _zone_values(plan_a, measure)
     b = _zone_values(plan_b, measure)
     diff = (b - a).dropna()
@@ -136,7 +146,8 @@ def difference_map(
              missing_kwds={"color": "#dddddd"},
              legend_kwds={"label": f"B - A: {MEASURES.get(measure, measure)}", "shrink": 0.6})  # fmt: skip
     _outline_localities(ax, geo)
-    ax.set_title(f"Difference: {plan_b.scenario_name} minus {plan_a.scenario_name}", fontsize=11)
+    name_a, name_b = names or (plan_a.scenario_name, plan_b.scenario_name)
+    ax.set_title(textwrap.fill(f"Difference: {name_b} minus {name_a}", 80), fontsize=11)
     return _png(fig)
 
 

@@ -250,8 +250,32 @@ def test_invalid_lever_combination_is_explained() -> None:
                if v == site)  # fmt: skip
     at.sidebar.multiselect(key=f"{WESTON_B}.fixed_open").select(sid).run()
     at.sidebar.multiselect(key=f"{WESTON_B}.closed").select(sid).run()
-    assert "both fixed open and closed" in texts(at.error)
+    err = texts(at.error)
+    assert f"site {sid!r} is both fixed open and closed" in err
+    assert "<changes>" not in err and "<root>" not in err and "Value error" not in err
     assert not at.exception
+
+
+def test_lever_settings_survive_a_visit_to_another_scenario() -> None:
+    at = choose(new_app(), WESTON_B)
+    at.sidebar.number_input(key=f"{WESTON_B}.hub_count").set_value(3).run()
+    at.sidebar.radio(key=f"{WESTON_B}.year").set_value(2040).run()
+    choose(at, WESTON_A)
+    choose(at, WESTON_B)
+    assert at.sidebar.number_input(key=f"{WESTON_B}.hub_count").value == 3
+    assert at.sidebar.radio(key=f"{WESTON_B}.year").value == 2040
+
+
+def test_a_fixed_open_site_outside_the_localities_is_named_not_dropped() -> None:
+    at = choose(new_app(), WESTON_B)
+    sid = at.sidebar.multiselect(key=f"{WESTON_B}.fixed_open").options[0]
+    sid = next(k for k, v in ak.site_options(_dataset(), ["Weston, Worle and Villages"], hubs_only=True).items()
+               if v == sid)  # fmt: skip
+    at.sidebar.multiselect(key=f"{WESTON_B}.fixed_open").select(sid).run()
+    at.sidebar.multiselect(key=f"{WESTON_B}.localities").set_value(["Woodspring"]).run()
+    assert not at.exception
+    assert at.sidebar.multiselect(key=f"{WESTON_B}.fixed_open").value == [sid]  # kept, not silently dropped
+    assert "is outside the localities planned" in texts(at.sidebar.warning)
 
 
 def test_bad_upload_lists_row_errors_and_app_keeps_working() -> None:
@@ -265,6 +289,8 @@ def test_bad_upload_lists_row_errors_and_app_keeps_working() -> None:
     assert "row 5" in err and "outside BNSSG" in err
     assert "row 6" in err and "metres" in err
     assert "row 2" not in err  # the good row is not blamed
+    rows = [int(line.split(", row ")[1].split(",")[0]) for line in err.splitlines() if ", row " in line]
+    assert rows == sorted(rows) and len(rows) >= 4  # listed in the file's order
     solve(at)  # the plan ignores the broken file and still solves
     assert metrics(at)["Hubs open"] == "2"
 
@@ -377,6 +403,10 @@ def test_popup_sites_show_their_slots(plan_b: Any) -> None:
 
 def test_downloads_content(plan_b: Any, zones: Any) -> None:
     geo = json.loads(ak.plan_geojson(plan_b, zones))
+    site_props = [f["properties"] for f in geo["features"] if f["properties"]["layer"] == "site"]
+    # what a site could be is labelled as such, so that a pop-up venue is not read as a hub
+    assert all("is_hub" not in p and "hub_candidate" in p for p in site_props)
+    assert sum(bool(p["hub_open"]) for p in site_props) == plan_b.kpis["hubs_open"]
     assert len([f for f in geo["features"] if f["properties"]["layer"] == "zone"]) == len(plan_b.zones)
     sites = pd.read_csv(io.StringIO(ak.plan_csv(plan_b)))
     assert len(sites) == int(plan_b.sites["used"].sum()) and sites["annual_cost"].sum() > 0
@@ -421,3 +451,14 @@ def test_check_upload_good_and_bad() -> None:
     geo_err = ak.check_upload("s.geojson", line, ds)
     assert not geo_err.ok and "not a point" in geo_err.errors[0] and "/tmp" not in geo_err.errors[0]
     assert ak.dataset_with_upload(bad, ds) is ds
+
+
+def test_status_words_are_a_planners_not_the_solvers(plan_b: Any) -> None:
+    from dataclasses import replace
+
+    from planner.solver import SolveStatus
+
+    assert ak.status_words(plan_b).startswith("planned, within ")
+    stopped = replace(plan_b, status=SolveStatus.TIME_LIMIT, gap=0.0361)
+    assert ak.status_words(stopped) == "stopped at the time limit, within 3.6% of the best possible plan"
+    assert "time_limit" not in ak.status_words(stopped)

@@ -120,5 +120,13 @@ def test_solve_in_the_browser_shows_map_and_kpis(app_url: str) -> None:
                 SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(tmp_shot, SCREENSHOT)
             assert not [e for e in errors if "deck" in e.lower()], errors
+            # the tab a planner chose stays chosen when a click in it reruns the app (it jumped back to Map)
+            page.get_by_role("tab", name="Downloads").click()
+            with page.expect_download(timeout=30_000) as got:
+                page.get_by_role("button", name="Sites in the plan (CSV)").click()
+            assert got.value.suggested_filename == "weston_option_b-sites.csv"
+            page.wait_for_timeout(2000)  # the rerun the click caused
+            assert page.get_by_role("tab", name="Downloads").get_attribute("aria-selected") == "true"
+            assert page.get_by_role("button", name="Prepare the HTML report").is_visible()
         finally:
             browser.close()
