@@ -92,6 +92,11 @@ def test_missing_and_bad_files(tmp_path: Path) -> None:
         load_network(tmp_path / "missing.osm")
     with pytest.raises(NetworkError, match=r"nowhere\.graphml: road network file not found"):
         load_network(str(tmp_path / "nowhere.graphml"))
+    # a missing file with another extension is still a file, not a place name to download
+    with pytest.raises(NetworkError, match=r"readme\.txt: road network file not found"):
+        load_network(str(tmp_path / "net" / "readme.txt"))
+    with pytest.raises(NetworkError, match=r"^roads\.pbf: road network file not found"):
+        load_network("roads.pbf")
     bad = tmp_path / "bad.osm"
     bad.write_text("<osm><node id='1' lat='x'", encoding="utf-8")
     with pytest.raises(NetworkError, match=r"bad\.osm: not a readable road network"):

@@ -172,3 +172,9 @@ def test_a_file_extending_a_base_is_named_after_itself_unless_it_says_otherwise(
     assert load_scenario(plain).name == "my_option"  # not the base's "default": run folders and errors say so
     named = write(tmp_path, "file.yaml", f"extends: {LIBRARY / 'default.yaml'}\nname: option_c\n")
     assert load_scenario(named).name == "option_c"
+
+
+def test_a_key_given_twice_is_an_error_not_the_last_one_silently(tmp_path: Path) -> None:
+    path = write(tmp_path, "twice.yaml", "budget: {annual: 1}\nname: x\nbudget: {annual: 2000000}\n")
+    with pytest.raises(ScenarioError, match=r"(?s)twice\.yaml: not valid YAML: key 'budget' appears twice.*line 3"):
+        load_scenario(path)

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from geodata.dataset import DEFAULT_DATASET_DIR, load_dataset
 from geodata.errors import DataValidationError
+from geodata.travel import compute_travel_times
 from geodata.travel.distance import project
 from geodata.travel.transit import (
     TransitNetwork,
@@ -244,3 +246,14 @@ def test_real_network_times(real: TransitNetwork, tmp_path: Path) -> None:
     again = TransitNetwork.from_parquet(tmp_path / "transit")
     assert again.equals(real)
     np.testing.assert_array_equal(transit_times(zxy[:50], sxy, again, p, "day"), day[:50])
+
+
+def test_a_feed_for_somewhere_else_is_refused_by_name(tmp_path: Path) -> None:
+    # the same feed moved to London: it would have replaced the bus network with one that serves no one
+    london = STOPS_TXT.replace("51.45", "51.50").replace("-2.60", "-0.12").replace("-2.5856", "-0.1056")
+    feed = make_gtfs(tmp_path / "london.zip", **{"stops.txt": london})
+    ds = load_dataset()
+    zones = ds.zones.iloc[:20]
+    sites = ds.sites.iloc[:10]
+    with pytest.raises(DataValidationError, match=r"london\.zip: none of the feed's 3 stops is in or near the planned"):
+        compute_travel_times(zones, sites, source_dir=None, gtfs=feed, model_dir=DEFAULT_DATASET_DIR)

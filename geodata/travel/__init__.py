@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geodata.errors import DataBuildError
+from geodata.errors import DataBuildError, DataValidationError
 from geodata.travel.distance import (
     TravelParameters,
     calibrate,
@@ -70,6 +70,23 @@ def _transit_module() -> Any:
     if importlib.util.find_spec("geodata.travel.transit") is None:
         return None
     return importlib.import_module("geodata.travel.transit")
+
+
+FEED_MARGIN_METRES = 2_000.0
+"""How far outside the zones' extent a GTFS stop may be and still count as serving the area."""
+
+
+def _check_feed_reaches(stops: pd.DataFrame, zone_xy: np.ndarray, path: Path) -> None:
+    """A feed for somewhere else would silently replace the bus network with none: refuse it by name."""
+    lo = zone_xy.min(axis=0) - FEED_MARGIN_METRES
+    hi = zone_xy.max(axis=0) + FEED_MARGIN_METRES
+    x, y = stops["x"].to_numpy(float), stops["y"].to_numpy(float)
+    inside = (x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1])
+    if not inside.any():
+        raise DataValidationError(
+            f"{path}: none of the feed's {len(stops):,} stops is in or near the planned area (BNSSG); "
+            "is it the right GTFS feed?"
+        )
 
 
 def compute_travel_times(
@@ -131,6 +148,7 @@ def compute_travel_times(
     if transit is not None:
         if gtfs is not None:
             net = transit.read_gtfs(Path(gtfs))
+            _check_feed_reaches(net.stops, zone_xy, Path(gtfs))
             metrics["pt"] = f"GTFS feed {Path(gtfs).name}: routes and headways"
         elif model_dir is not None and (Path(model_dir) / TRANSIT_DIR).is_dir():
             net = transit.TransitNetwork.from_parquet(Path(model_dir) / TRANSIT_DIR)

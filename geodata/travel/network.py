@@ -9,6 +9,7 @@ added at an access speed.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,10 @@ def _looks_like_file(network: Path | str) -> bool:
     if isinstance(network, Path):
         return True
     text = str(network)
-    return text.lower().endswith(FILE_SUFFIXES) or Path(text).exists()
+    # a path-like string (a folder, or a name with a file extension) is a file the user meant, even if it is
+    # missing: it must not be sent to the geocoder as a place name
+    path_like = "/" in text or "\\" in text or re.fullmatch(r"\.[A-Za-z0-9]{1,8}", Path(text).suffix) is not None
+    return text.lower().endswith(FILE_SUFFIXES) or path_like or Path(text).exists()
 
 
 def load_network(network: Path | str, *, network_type: str = "drive") -> nx.MultiDiGraph:
