@@ -780,10 +780,15 @@ def comparison_display(plan_a: Plan, plan_b: Plan, name_a: str, name_b: str) -> 
                 if v is None or (isinstance(v, float) and not np.isfinite(v)):
                     shown.at[label, col] = "–"
                 else:
-                    txt = format_indicator(abs(float(v)), "num" if kind == "int" else kind)
-                    if kind == "int":
+                    if kind == "pct":  # a difference of two shares is in percentage points, not per cent
+                        txt = f"{100 * abs(float(v)):.1f} pp"
+                    elif kind == "int":
                         txt = f"{abs(float(v)):,.0f}"
-                    shown.at[label, col] = ("+" if float(v) > 0 else "−" if float(v) < 0 else "±") + txt
+                    else:
+                        txt = format_indicator(abs(float(v)), kind)
+                    # the sign of what is shown: a difference that rounds to nothing is "±0.0", not "−0.0"
+                    nil = not any(ch in "123456789" for ch in txt)
+                    shown.at[label, col] = ("±" if nil else "+" if float(v) > 0 else "−") + txt
             else:
                 shown.at[label, col] = format_indicator(v, kind) if col != diff_col else "–"
     shown.columns = [name_a, name_b, "B − A"]

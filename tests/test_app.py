@@ -420,6 +420,10 @@ def test_comparison_and_equity_tables(plan_b: Any, zones: Any) -> None:
     assert list(table.columns) == ["A", "B", "B − A"]
     assert table.loc["Hubs open", "A"] == "3" and table.loc["Hubs open", "B"] == "2"
     assert table.loc["Hubs open", "B − A"] == "−1"
+    # shares differ in percentage points, and a difference that rounds to nothing has no sign
+    pct = [label for _, label, kind in ak.HEADLINE if kind == "pct" and label in table.index]
+    assert pct and all(table.loc[label, "B − A"].endswith(" pp") for label in pct)
+    assert all(not d.startswith(("−0.0", "+0.0")) for d in table["B − A"])
     eq = ak.equity_table(plan_b, "imd_decile")
     assert eq.index.name == "imd decile" and eq["before: nearest GP (min)"].notna().all()
     cards = dict(ak.headline_cards(plan_b))
