@@ -243,12 +243,18 @@ def test_infeasible_budget_says_what_to_change_and_app_keeps_working() -> None:
     assert metrics(at)["Hubs open"] == "2"
 
 
+def fix_first_hub_open(at: Any) -> str:
+    """Pick the first hub candidate of Weston option B under 'Must open as hubs'; return its site id."""
+    label = at.sidebar.multiselect(key=f"{WESTON_B}.fixed_open").options[0]
+    sid = next(k for k, v in ak.site_options(_dataset(), ["Weston, Worle and Villages"], hubs_only=True).items()
+               if v == label)  # fmt: skip
+    at.sidebar.multiselect(key=f"{WESTON_B}.fixed_open").select(sid).run()
+    return sid
+
+
 def test_invalid_lever_combination_is_explained() -> None:
     at = choose(new_app(), WESTON_B)
-    site = at.sidebar.multiselect(key=f"{WESTON_B}.fixed_open").options[0]
-    sid = next(k for k, v in ak.site_options(_dataset(), ["Weston, Worle and Villages"], hubs_only=True).items()
-               if v == site)  # fmt: skip
-    at.sidebar.multiselect(key=f"{WESTON_B}.fixed_open").select(sid).run()
+    sid = fix_first_hub_open(at)
     at.sidebar.multiselect(key=f"{WESTON_B}.closed").select(sid).run()
     err = texts(at.error)
     assert f"site {sid!r} is both fixed open and closed" in err
@@ -268,10 +274,7 @@ def test_lever_settings_survive_a_visit_to_another_scenario() -> None:
 
 def test_a_fixed_open_site_outside_the_localities_is_named_not_dropped() -> None:
     at = choose(new_app(), WESTON_B)
-    sid = at.sidebar.multiselect(key=f"{WESTON_B}.fixed_open").options[0]
-    sid = next(k for k, v in ak.site_options(_dataset(), ["Weston, Worle and Villages"], hubs_only=True).items()
-               if v == sid)  # fmt: skip
-    at.sidebar.multiselect(key=f"{WESTON_B}.fixed_open").select(sid).run()
+    sid = fix_first_hub_open(at)
     at.sidebar.multiselect(key=f"{WESTON_B}.localities").set_value(["Woodspring"]).run()
     assert not at.exception
     assert at.sidebar.multiselect(key=f"{WESTON_B}.fixed_open").value == [sid]  # kept, not silently dropped
