@@ -2,8 +2,8 @@
 
 Scenario levers (read from a scenario and applied back with :meth:`Scenario.with_changes`), a solve cache keyed by
 the scenario's JSON (so returning to an earlier setting is instant), the map layers (pydeck, which Streamlit
-renders from its own bundle, so the map works offline), the legend, checking an uploaded sites file row by row,
-plain-words advice for an infeasible plan, and the download payloads.
+renders from its own bundle, so the map draws offline, without a base map), the legend, checking an uploaded
+sites file row by row, plain-words advice for an infeasible plan, and the download payloads.
 """
 
 from __future__ import annotations
@@ -583,7 +583,9 @@ def build_map(
     Returns
     -------
     MapSpec
-        The pydeck ``Deck`` (no base map tiles, so it renders offline) and the legend's range and counts.
+        The pydeck ``Deck`` and the legend's range and counts. ``map_style=None`` lets Streamlit add its theme's
+        base map where there is internet; offline the zones and sites draw on a plain background (the browser
+        logs the failed style request).
     """
     import pydeck as pdk
 
