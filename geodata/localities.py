@@ -23,6 +23,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from geodata.errors import DataValidationError, where
+from geodata.sources import read_csv_file
 
 LOCALITIES: tuple[str, ...] = (
     "Inner City and East Bristol",
@@ -90,10 +91,7 @@ def read_locality_override(path: Path, zone_codes: pd.Index) -> pd.Series:
     """
     if not path.is_file():
         raise DataValidationError(f"{path}: locality override file not found")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f"{path}: not a readable UTF-8 CSV ({type(exc).__name__}: {exc})") from None
+    frame = read_csv_file(path, dtype=str, keep_default_na=False)
     for col in ("zone_code", "locality"):
         if col not in frame.columns:
             raise DataValidationError(f"{path}: missing column {col!r}")

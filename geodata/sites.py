@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from geodata.errors import DataValidationError, where
 from geodata.localities import practice_localities
-from geodata.sources import read_table, source_path
+from geodata.sources import read_csv_file, read_table, source_path
 
 KINDS = ("gp", "pharmacy", "library", "school", "hospital", "user")
 SITE_COLUMNS = [
@@ -318,10 +318,7 @@ def read_user_sites(
         frame["lat"] = gdf.geometry.y.to_numpy()
         first_row = 1
     elif suffix == ".csv":
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise DataValidationError(f"{path}: not a readable CSV ({exc})") from None
+        frame = read_csv_file(path, dtype=str, keep_default_na=False)
         first_row = 2  # row 1 is the header
     else:
         raise DataValidationError(f"{path}: unsupported file type {suffix!r} (use .csv or .geojson)")

@@ -11,6 +11,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -190,13 +191,24 @@ def _check_columns(frame: pd.DataFrame, path: Path, key: str) -> None:
         raise DataValidationError(f"{path}: missing column {missing[0]!r} (raw input '{key}')")
 
 
+def read_csv_file(path: Path, **kwargs: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` of a raw or user file, an unreadable one a :class:`DataValidationError` naming it.
+
+    Raises
+    ------
+    DataValidationError
+        For an empty file, a malformed row (e.g. an unclosed quote) or bytes that are not UTF-8.
+    """
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f"{path}: not a readable UTF-8 CSV ({type(exc).__name__}: {exc})") from None
+
+
 def read_table(source_dir: Path, key: str) -> pd.DataFrame:
     """Read a raw CSV input and check its columns."""
     path = source_path(source_dir, key)
-    try:
-        frame = pd.read_csv(path, low_memory=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataValidationError(f"{path}: not a readable CSV ({exc})") from None
+    frame = read_csv_file(path, low_memory=False)
     _check_columns(frame, path, key)
     _check_coordinates(frame, path)
     return frame
