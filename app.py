@@ -234,13 +234,10 @@ if scenario is not None:
 
 def show_status(plan: Plan, sc: Scenario) -> None:
     if plan.status == "optimal":
-        st.success(
-            f"Optimal plan, {ak.status_words(plan).removeprefix('planned, ')}; solved in {plan.solve_seconds:.1f} s."
-        )
+        st.success(f"Optimal plan, {ak.gap_words(plan)}; solved in {plan.solve_seconds:.1f} s.")
     elif plan.has_solution:
         st.warning(
-            f"Best plan found in the time allowed, {ak.status_words(plan).removeprefix('stopped at the time limit, ')}"
-            " (a longer time limit may find a better one)."
+            f"Best plan found in the time allowed, {ak.gap_words(plan)} (a longer time limit may find a better one)."
         )
     else:
         what = {"infeasible": "No plan meets every requirement", "error": "The plan could not be made"}.get(

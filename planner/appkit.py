@@ -313,12 +313,18 @@ def solve_cached(
     return plan, False
 
 
+def gap_words(plan: Plan) -> str:
+    """How far from the best possible plan this one is proven to be, in words."""
+    if plan.gap is None:
+        return "with no proven bound on how far from the best possible plan it is"
+    return f"within {plan.gap:.1%} of the best possible plan"
+
+
 def status_words(plan: Plan) -> str:
     """How a solve ended, in a planner's words rather than the solver's (``time_limit``, ``optimal``)."""
-    gap = f"within {plan.gap:.1%} of the best possible plan" if plan.gap is not None else ""
     words = {
-        SolveStatus.OPTIMAL: f"planned, {gap}" if gap else "planned",
-        SolveStatus.TIME_LIMIT: f"stopped at the time limit, {gap}" if gap else "stopped at the time limit",
+        SolveStatus.OPTIMAL: f"planned, {gap_words(plan)}",
+        SolveStatus.TIME_LIMIT: f"stopped at the time limit, {gap_words(plan)}",
         SolveStatus.INFEASIBLE: "no plan meets every requirement",
         SolveStatus.NO_SOLUTION: "no plan found in the time allowed",
     }
@@ -872,6 +878,7 @@ __all__ = [
     "dataset_with_upload",
     "describe_changes",
     "equity_table",
+    "gap_words",
     "headline_cards",
     "legend_html",
     "levers_of",
