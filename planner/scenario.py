@@ -14,7 +14,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -50,8 +51,10 @@ class _Frozen(BaseModel):
     def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         # pydantic reads YAML's true as 1 for a number field: `annual: true` would be a budget of one pound
         if isinstance(value, bool) and info.field_name is not None:
-            annotation = str(cls.model_fields[info.field_name].annotation)
-            if ("float" in annotation or "int" in annotation) and "bool" not in annotation:
+            annotation = cls.model_fields[info.field_name].annotation
+            # the field itself, or each option of an optional one (``float | None``)
+            options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+            if any(option in (int, float) for option in options):
                 raise ValueError("must be a number, not true or false")
         return value
 
