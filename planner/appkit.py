@@ -27,7 +27,7 @@ import shapely
 
 from geodata.dataset import Dataset, load_dataset
 from geodata.errors import DataValidationError, PlannerError
-from planner.charts import MEASURES
+from planner.charts import MEASURES, is_share
 from planner.plan import Plan
 from planner.report import HEADLINE, comparison_table, format_indicator, headline_cards
 from planner.scenario import EVENING_SLOTS, LIBRARY_DIR, SPECIALTIES, Scenario, load_scenario, scenario_library
@@ -421,7 +421,7 @@ def colour_scale(values: pd.Series, measure: str) -> tuple[list[list[int]], floa
     finite = v[np.isfinite(v)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if hi <= lo:
-        hi = lo + 1.0
+        hi = lo + (0.01 if is_share(measure) else 1.0)  # a flat map: a 1-point (or 1%) scale from its value
     cmap = matplotlib.colormaps[_cmap_name(measure)]
     rgba = (np.asarray(cmap((np.nan_to_num(v, nan=lo) - lo) / (hi - lo))) * 255).astype(int)
     out: list[list[int]] = []
@@ -462,7 +462,8 @@ def zone_records(plan: Plan, zones_geo: gpd.GeoDataFrame, measure: str) -> tuple
         lines = [
             f"<b>{html.escape(str(row.get('zone_name', code)))}</b> ({html.escape(str(code))})",
             f"{html.escape(str(row.get('locality', '')))}; IMD decile {row.get('imd_decile', '–')}",
-            f"{html.escape(MAP_MEASURES.get(measure, measure))}: <b>{_fmt(val, 2)}</b>",
+            f"{html.escape(MAP_MEASURES.get(measure, measure))}: "
+            f"<b>{_fmt(val, 1, pct=True) if is_share(measure) else _fmt(val, 2)}</b>",
         ]
         if z is not None:
             zr = z.loc[code]
@@ -639,12 +640,16 @@ def legend_html(spec: MapSpec) -> str:
         "rgb({},{},{}) {:.0f}%".format(*(int(255 * c) for c in cmap(t)[:3]), 100 * t) for t in np.linspace(0, 1, 6)
     )
     title = html.escape(MAP_MEASURES.get(spec.measure, spec.measure))
+
+    def bound(value: float) -> str:
+        return _fmt(value, 1, pct=True) if is_share(spec.measure) else f"{value:,.2f}"
+
     parts = [
         "<div class='bnssg-legend' style='font-size:0.85em;line-height:1.5'>",
         f"<b>{title}</b>",
         f"<div style='height:12px;background:linear-gradient(to right, {stops});border-radius:2px'></div>",
-        f"<div style='display:flex;justify-content:space-between'><span>{spec.lo:,.2f}</span>"
-        f"<span>{spec.hi:,.2f}</span></div>",
+        f"<div style='display:flex;justify-content:space-between'><span>{bound(spec.lo)}</span>"
+        f"<span>{bound(spec.hi)}</span></div>",
         "<div><span style='display:inline-block;width:12px;height:12px;background:rgb(210,210,210)'></span> "
         "no service in reach / no value</div>",
         "<b>Sites</b>",

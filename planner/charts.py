@@ -14,6 +14,7 @@ import geopandas as gpd
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import shapely
 from matplotlib.lines import Line2D
 
 from planner.plan import Plan
@@ -22,11 +23,16 @@ MEASURES: dict[str, str] = {
     "nearest_hub_minutes": "Minutes to the nearest open hub (daytime)",
     "nearest_evening_minutes": "Minutes to the nearest evening service",
     "mean_minutes": "Mean travel of people served (minutes)",
-    "evening_gap_share": "Evening-access gap (share of evening-only demand unserved)",
+    "evening_gap_share": "Evening-access gap (% of evening-only demand unserved)",
     "imd_decile": "IMD 2025 decile (1 = most deprived)",
     "demand": "Demand (contacts a week)",
 }
 """Zone measures a map can show, with their legend titles."""
+
+
+def is_share(measure: str) -> bool:
+    """Whether a measure is a share (0-1 in the tables), shown on maps and legends as a percentage."""
+    return measure.endswith("_share")
 
 
 def _png(fig: Any) -> bytes:
@@ -36,13 +42,15 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _zone_values(plan: Plan, measure: str) -> pd.Series:
+def zone_display_values(plan: Plan, measure: str) -> pd.Series:
+    """A plan's zone values of ``measure`` as drawn: shares in percent, everything else as in ``plan.zones``."""
     z = plan.zones
     if measure == "demand":
         return z["contacts_day"] + z["contacts_evening_only"]
     if measure not in z.columns:
         raise ValueError(f"unknown map measure {measure!r}; expected one of {', '.join(MEASURES)}")
-    return z[measure].astype(float)
+    values = z[measure].astype(float)
+    return 100 * values if is_share(measure) else values
 
 
 def _draw_sites(ax: Any, plan: Plan) -> list[Line2D]:
@@ -76,11 +84,32 @@ def _base(zones_geo: gpd.GeoDataFrame, plan: Plan) -> tuple[Any, Any, gpd.GeoDat
     return fig, ax, geo
 
 
+def locality_outlines(geo: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Each locality's outline, without the slivers between simplified zone polygons.
+
+    Dissolving simplified polygons leaves tiny holes where neighbours no longer meet exactly; drawn, they are
+    stray loops inside a locality. A hole smaller than the smallest zone cannot be an enclave of another
+    locality (that would be at least one whole zone), so such holes are dropped.
+    """
+    dissolved = geo[["locality", "geometry"]].dissolve(by="locality").geometry
+    # compared in the zones' own units (degrees squared here): only the ratio to a hole's area matters
+    smallest = float(shapely.area(geo.geometry.to_numpy()).min()) if len(geo) else 0.0
+
+    def fill_slivers(geom: Any) -> Any:
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            return geom
+        parts = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
+        kept = [
+            shapely.Polygon(p.exterior, [h for h in p.interiors if shapely.Polygon(h).area >= smallest]) for p in parts
+        ]
+        return kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
+
+    return dissolved.apply(fill_slivers).boundary
+
+
 def _outline_localities(ax: Any, geo: gpd.GeoDataFrame) -> None:
     if "locality" in geo.columns:
-        geo[["locality", "geometry"]].dissolve(by="locality").boundary.plot(
-            ax=ax, color="#333333", linewidth=1.0, zorder=3
-        )
+        locality_outlines(geo).plot(ax=ax, color="#333333", linewidth=1.0, zorder=3)
 
 
 def zone_map(
@@ -104,13 +133,14 @@ def zone_map(
     bytes
         A PNG image.
     """
-    values = _zone_values(plan, measure)
+    values = zone_display_values(plan, measure)
     fig, ax, geo = _base(zones_geo, plan)
     geo = geo.assign(value=values.reindex(geo.index))
     cmap = "cividis_r" if measure != "imd_decile" else "cividis"
     finite = geo["value"].dropna()
-    vmin = 0.0 if measure.endswith("share") or measure == "demand" else None
-    vmax = max(float(finite.max()), 0.01) if measure.endswith("share") and len(finite) else None
+    vmin = 0.0 if is_share(measure) or measure == "demand" else None
+    # at least a 0-1% scale, so a plan with no gap anywhere is one flat colour rather than a 0-0 colour bar
+    vmax = max(float(finite.max()), 1.0) if is_share(measure) and len(finite) else None
     geo.plot(column="value", ax=ax, cmap=cmap, legend=True, linewidth=0.1, edgecolor="white", vmin=vmin, vmax=vmax,
              missing_kwds={"color": "#dddddd", "label": "no service in reach"},
              legend_kwds={"label": MEASURES.get(measure, measure), "shrink": 0.6})  # fmt: skip
@@ -135,8 +165,8 @@ def difference_map(
     ``names`` labels plans A and B in the title (default: their scenario names, which are the same for two
     settings of one scenario).
     """
-    a = _zone_values(plan_a, measure)
-    b = _zone_values(plan_b, measure)
+    a = zone_display_values(plan_a, measure)
+    b = zone_display_values(plan_b, measure)
     diff = (b - a).dropna()
     fig, ax, geo = _base(zones_geo, plan_b)
     geo = geo.assign(value=diff.reindex(geo.index))
@@ -144,11 +174,17 @@ def difference_map(
     lim = lim if lim > 0 else 1.0
     geo.plot(column="value", ax=ax, cmap="PuOr_r", vmin=-lim, vmax=lim, legend=True, linewidth=0.1, edgecolor="white",
              missing_kwds={"color": "#dddddd"},
-             legend_kwds={"label": f"B - A: {MEASURES.get(measure, measure)}", "shrink": 0.6})  # fmt: skip
+             legend_kwds={"label": difference_label(measure), "shrink": 0.6})  # fmt: skip
     _outline_localities(ax, geo)
     name_a, name_b = names or (plan_a.scenario_name, plan_b.scenario_name)
     ax.set_title(textwrap.fill(f"Difference: {name_b} minus {name_a}", 80), fontsize=11)
     return _png(fig)
+
+
+def difference_label(measure: str) -> str:
+    """The colour-bar title of a difference map (shares differ in percentage points)."""
+    title = MEASURES.get(measure, measure)
+    return f"B - A: {title.replace('(%', '(percentage points')}" if is_share(measure) else f"B - A: {title}"
 
 
 def equity_chart(plan: Plan, *, by: str = "imd_decile") -> bytes:
@@ -161,7 +197,12 @@ def equity_chart(plan: Plan, *, by: str = "imd_decile") -> bytes:
         x = np.arange(len(labels))
         ax1.bar(x - 0.2, table["baseline_gp_mean_minutes"], 0.4, label="before: nearest GP practice", color="#bbbbbb")
         ax1.bar(x + 0.2, table["mean_minutes"].astype(float), 0.4, label="after: the plan", color="#2c7fb8")
-        ax2.bar(x, 100 * table["evening_gap_share"].astype(float), 0.6, color="#d95f02")
+        gap = 100 * table["evening_gap_share"].astype(float)
+        ax2.bar(x, gap, 0.6, color="#d95f02")
+        if not (gap > 0).any():  # an empty chart reads as missing data; say the gap is closed
+            ax2.set_ylim(0, 1)
+            ax2.text(0.5, 0.5, "no evening-access gap in any group", transform=ax2.transAxes, ha="center",
+                     va="center", fontsize=9, color="#555555")  # fmt: skip
         for ax in (ax1, ax2):
             rot, ha = (25, "right") if by == "locality" else (0, "center")
             ax.set_xticks(x, labels, rotation=rot, ha=ha, fontsize=8)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -396,6 +397,38 @@ def test_build_map_layers_tooltips_and_legend(plan_b: Any, zones: Any) -> None:
         ak.build_map(plan_b, geo, measure="nonsense")
     empty = ak.build_map(ak.without_plan(ak.load_library_scenario(WESTON_B)), geo, measure="imd_decile")
     assert empty.lo == 1 and empty.hi == 10 and sum(empty.counts.values()) == 0
+
+
+def test_shares_are_shown_as_percentages_on_maps_and_legends(plan_b: Any, zones: Any) -> None:
+    from planner.charts import difference_label, zone_display_values
+
+    share = plan_b.zones["evening_gap_share"].astype(float)
+    shown = zone_display_values(plan_b, "evening_gap_share")
+    assert shown.to_numpy() == pytest.approx(100 * share.to_numpy(), nan_ok=True)
+    assert zone_display_values(plan_b, "mean_minutes").equals(plan_b.zones["mean_minutes"].astype(float))
+    assert "percentage points" in difference_label("evening_gap_share")
+    geo = ak.simplified_zones(zones)
+    spec = ak.build_map(plan_b, geo, measure="evening_gap_share")
+    legend = ak.legend_html(spec)
+    assert "% of evening-only demand unserved" in legend
+    assert f">{100 * spec.hi:.1f}%</span>" in legend and f">{100 * spec.lo:.1f}%</span>" in legend
+    records, _, _ = ak.zone_records(plan_b, geo, "evening_gap_share")
+    assert all(re.search(r"unserved\): <b>(\d+\.\d%|–)</b>", r["tip"]) for r in records)
+    flat = ak.colour_scale(pd.Series([0.0, 0.0]), "evening_gap_share")
+    assert (flat[1], flat[2]) == (0.0, 0.01)  # no gap anywhere: a 0-1% scale, not 0-100%
+
+
+def test_locality_outlines_have_no_sliver_loops(zones: Any) -> None:
+    from planner.charts import locality_outlines
+
+    outlines = locality_outlines(zones)
+    assert sorted(outlines.index) == sorted(zones["locality"].unique())
+    # dissolving simplified zones leaves 2-25 tiny holes per locality; each outline should be the edges of the
+    # locality's parts only (no BNSSG locality encloses another)
+    dissolved = zones[["locality", "geometry"]].dissolve(by="locality").geometry
+    for loc, outline in outlines.items():
+        parts = len(getattr(dissolved[loc], "geoms", [dissolved[loc]]))
+        assert len(getattr(outline, "geoms", [outline])) == parts, loc
 
 
 def test_popup_sites_show_their_slots(plan_b: Any) -> None:
