@@ -120,20 +120,15 @@ def _print_table(table: Table) -> None:
 
 def _frontier_table(curve: Any) -> Table:
     """The frontier as a table: a column per budget, a row per indicator, labelled and formatted like the report."""
-    from planner.report import HEADLINE, format_indicator
-    from planner.tradeoffs import FRONTIER_COLUMNS, budget_label
+    from planner.report import frontier_display
 
-    spec = {key: (label, kind) for key, label, kind in HEADLINE} | {"objective": ("Objective", "num")}
+    shown = frontier_display(curve)
     table = Table(title="Cost against access, by annual budget")
     table.add_column("budget", no_wrap=True)
-    points = curve.to_dict(orient="records")
-    for point in points:
-        table.add_column(budget_label(point["budget"]), justify="right")
-    for key in FRONTIER_COLUMNS[1:]:
-        if key == "message":  # said below the table for the budgets without a plan
-            continue
-        label, kind = spec[key]
-        table.add_row(label, *(format_indicator(point[key], kind) for point in points))
+    for column in shown.columns:
+        table.add_column(str(column), justify="right")
+    for label, row in shown.iterrows():
+        table.add_row(str(label), *row.tolist())
     return table
 
 

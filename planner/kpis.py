@@ -10,6 +10,10 @@ import pandas as pd
 
 from planner.scenario import SPECIALTIES
 
+REPORTED_MINUTES: tuple[float, ...] = (20.0, 30.0)
+"""Thresholds whose 'share within' indicators are always computed, whatever a scenario's own: the report, the
+frontier, comparisons and the app headline them."""
+
 
 def weighted_quantile(values: npt.ArrayLike, weights: npt.ArrayLike, q: float) -> float | None:
     """Quantile of ``values`` where each value counts ``weights`` times (inverted empirical CDF).
@@ -111,13 +115,14 @@ def compute_kpis(
     zones, alloc, sites
         The plan's zone, allocation and site tables.
     thresholds
-        Minutes for the 'share within' indicators.
+        Minutes for the 'share within' indicators (:data:`REPORTED_MINUTES` are added).
 
     Returns
     -------
     dict
         JSON-ready nested indicators.
     """
+    thresholds = tuple(sorted(set(thresholds) | set(REPORTED_MINUTES)))
     kpis = group_kpis(zones, alloc, thresholds)
     mdt: dict[str, Any] = {}
     for spec in SPECIALTIES:

@@ -137,7 +137,8 @@ def zones_layer(plan: Plan, zones_geo: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 CANDIDATE_COLUMNS = {"is_hub": "hub_candidate", "is_popup": "popup_candidate", "is_mdt": "mdt_candidate"}
-"""What the plan's ``is_*`` columns mean in files: the site *could* be used so (``hub_open`` etc. say what is)."""
+"""What the plan's ``is_*`` columns are called in every file written (CSV, GeoPackage, GeoJSON): the site *could*
+be used so (``hub_open`` etc. say what is)."""
 
 
 def sites_layer(plan: Plan) -> gpd.GeoDataFrame:
@@ -179,7 +180,7 @@ def write_plan_files(
         sl.to_file(folder / "sites.geojson", driver="GeoJSON")
         al.to_file(folder / "allocation_lines.geojson", driver="GeoJSON")
         plan.zones.to_csv(folder / "zones.csv")
-        plan.sites.to_csv(folder / "sites.csv")
+        plan.sites.rename(columns=CANDIDATE_COLUMNS).to_csv(folder / "sites.csv")
         plan.allocation.to_csv(folder / "allocation.csv", index=False)
         for split in ("by_imd_quintile", "by_imd_decile", "by_locality"):
             kpi_table(plan.kpis, split).to_csv(folder / f"kpis_{split}.csv", index=False)

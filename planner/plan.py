@@ -345,6 +345,7 @@ def extract_costs(m: pyo.ConcreteModel) -> dict[str, float]:
         "popups": pyo.value(m.cost_popups),
         "mdt": pyo.value(m.cost_mdt),
     }
-    out = {k: round(float(v), 2) for k, v in parts.items()}
+    # + 0.0: HiGHS can return -0.0 for a closed binary, and "-0.0" in costs.csv reads as a refund
+    out = {k: round(float(v), 2) + 0.0 for k, v in parts.items()}
     out["total"] = round(sum(out.values()), 2)
     return out

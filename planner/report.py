@@ -10,7 +10,7 @@ import base64
 import html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -80,21 +80,39 @@ def _b64(png: bytes, alt: str) -> str:
 
 
 def format_indicator(value: Any, kind: str) -> str:
-    """Format an indicator for display: ``pct`` (a share), ``money`` (pounds), ``int``, ``num`` or ``text``.
+    """Format an indicator for display.
 
-    Missing and non-finite values show as a dash. The result is plain text (escape it for HTML).
+    ``kind`` is ``pct`` (a share), ``money`` (pounds), ``int``, ``num`` (one decimal), ``num2`` (two), ``yes``
+    (a flag: yes or no) or ``text``. Missing and non-finite values show as a dash. The result is plain text
+    (escape it for HTML).
     """
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if kind == "pct":
         return f"{100 * float(value):.1f}%"
     if kind == "money":
         return f"£{float(value):,.0f}"
     if kind == "int":
-        return f"{int(value):,}"
+        return f"{round(float(value)):,}"
     if kind == "num":
         return f"{float(value):,.1f}"
+    if kind == "num2":
+        return f"{float(value):,.2f}"
+    if kind == "yes":
+        return "yes" if bool(value) else "no"
     return str(value)
+
+
+def formatted_table(df: pd.DataFrame, columns: Mapping[str, tuple[str, str]]) -> pd.DataFrame:
+    """The given columns of a table, renamed to their labels and formatted by kind (:func:`format_indicator`).
+
+    ``columns`` maps a column to its (label, kind); columns the table lacks are left out, the index is kept.
+    """
+    out = pd.DataFrame(index=df.index)
+    for col, (label, kind) in columns.items():
+        if col in df.columns:
+            out[label] = [format_indicator(v, kind) for v in df[col]]
+    return out
 
 
 def headline(plan: Plan) -> dict[str, Any]:
@@ -110,8 +128,29 @@ def headline(plan: Plan) -> dict[str, Any]:
     return out
 
 
-def _table_html(df: pd.DataFrame, *, float_digits: int = 2) -> str:
-    return df.to_html(border=0, na_rep="–", float_format=lambda x: f"{x:,.{float_digits}f}", escape=True)
+def _table_html(df: pd.DataFrame) -> str:
+    """A table of already formatted text (see :func:`formatted_table`) as HTML, every cell escaped."""
+    return df.to_html(border=0, na_rep="–", escape=True)
+
+
+BY_LOCALITY_COLUMNS: dict[str, tuple[str, str]] = {
+    "demand_contacts": ("demand (contacts a week)", "num"),
+    "mean_minutes": ("mean travel (min)", "num"),
+    "p90_minutes": ("90th percentile travel (min)", "num"),
+    "within_20_all": ("within 20 min", "pct"),
+    "unmet_share": ("demand unserved", "pct"),
+    "evening_gap_share": ("evening-access gap", "pct"),
+    "baseline_gp_mean_minutes": ("today: mean travel to the nearest GP practice (min)", "num"),
+}
+"""The report's table by locality partnership: column, label and format."""
+
+MDT_COLUMNS: dict[str, tuple[str, str]] = {
+    "need_per_week": ("reviews needed a week", "num2"),
+    "unmet_per_week": ("reviews unmet a week", "num2"),
+    "sessions_per_week": ("sessions a week", "int"),
+    "hubs_hosting": ("hubs hosting", "int"),
+}
+"""The report's table of MDT sessions by specialty: column, label and format."""
 
 
 def _page(title: str, body: str) -> str:
@@ -163,9 +202,17 @@ def _sites_table(plan: Plan) -> str:
     popup_cols = [c for c in s.columns if c.startswith("popup_")]
     mdt_cols = [c for c in s.columns if c.startswith("mdt_")]
     used = s.loc[s["hub_open"] | (s[popup_cols].sum(axis=1) > 0) | (s[mdt_cols].sum(axis=1) > 0)]
-    cols = ["name", "kind", "locality", "hub_open", "hub_evening", *popup_cols, *mdt_cols, "annual_cost"]
-    out = used[[c for c in cols if c in used.columns]].sort_values(["locality", "name"])
-    return _table_html(out, float_digits=0)
+    columns = {"name": ("name", "text"), "kind": ("kind", "text"), "locality": ("locality", "text"),
+               "hub_open": ("hub", "yes"), "hub_evening": ("hub open evenings and Saturdays", "yes")}  # fmt: skip
+    columns |= {
+        c: ("pop-up sessions: " + c.removeprefix("popup_").replace("_", " ").replace("saturday", "Saturday"), "int")
+        for c in popup_cols
+    }
+    columns |= {c: ("MDT sessions: " + c.removeprefix("mdt_").replace("_", " "), "int") for c in mdt_cols}
+    columns["annual_cost"] = ("annual cost", "money")
+    shown = formatted_table(used.sort_values(["locality", "name"]), columns)
+    shown.index.name = "site"
+    return _table_html(shown)
 
 
 def render_report(
@@ -206,9 +253,7 @@ def render_report(
         parts.append(_b64(equity_chart(plan, by="locality"), "equity by locality"))
         by_loc = pd.DataFrame(plan.kpis.get("by_locality", []))
         if not by_loc.empty:
-            keep = ["locality", "demand_contacts", "mean_minutes", "p90_minutes", "within_20_all", "unmet_share",
-                    "evening_gap_share", "baseline_gp_mean_minutes"]  # fmt: skip
-            parts.append(_table_html(by_loc[[c for c in keep if c in by_loc.columns]].set_index("locality")))
+            parts.append(_table_html(formatted_table(by_loc.set_index("locality"), BY_LOCALITY_COLUMNS)))
         parts.append("<h2>Cost</h2>")
         parts.append(_b64(cost_chart(plan), "cost breakdown"))
         parts.append("<h2>Sites in the plan</h2>")
@@ -216,18 +261,21 @@ def render_report(
         mdt = plan.kpis.get("mdt", {})
         if mdt:
             parts.append("<h2>Specialist MDT sessions</h2>")
-            parts.append(_table_html(pd.DataFrame(mdt).T))
+            table = formatted_table(pd.DataFrame(mdt).T, MDT_COLUMNS)
+            table.index = [str(spec).replace("_", " ") for spec in table.index]
+            table.index.name = "specialty"
+            parts.append(_table_html(table))
     parts.append("<h2>How this plan was solved</h2>")
     solve = {
-        "status": str(plan.status),
-        "objective": plan.objective,
-        "bound": plan.bound,
-        "gap": plan.gap,
-        "build seconds": round(plan.build_seconds, 2),
-        "solve seconds": round(plan.solve_seconds, 2),
-        **{f"model {k}": v for k, v in plan.size.items()},
+        "status": format_indicator(str(plan.status), "text"),
+        "objective": format_indicator(plan.objective, "num"),
+        "bound": format_indicator(plan.bound, "num"),
+        "proven gap": "–" if plan.gap is None else f"{100 * plan.gap:.2f}%",
+        "build seconds": format_indicator(plan.build_seconds, "num2"),
+        "solve seconds": format_indicator(plan.solve_seconds, "num2"),
+        **{f"model {k.replace('_', ' ')}": format_indicator(v, "int") for k, v in plan.size.items()},
     }
-    parts.append(_table_html(pd.DataFrame({"value": solve}).astype(str)))
+    parts.append(_table_html(pd.DataFrame({"value": solve})))
     parts.append("<h2>Assumptions used</h2>")
     parts.append("<pre>" + html.escape(scenario.to_yaml()) + "</pre>")
     if dataset_manifest:
@@ -261,7 +309,8 @@ def comparison_table(plans: Sequence[Plan], names: Sequence[str]) -> pd.DataFram
         for key in table.index:
             a, b = table.at[key, first], table.at[key, name]
             numeric = isinstance(a, int | float) and isinstance(b, int | float) and key != "status"
-            diffs.append(float(b) - float(a) if numeric and a is not None and b is not None else None)
+            # rounded so that 0.43 - 0.0 does not print as 0.43000000000000005 in comparison.csv
+            diffs.append(round(float(b) - float(a), 9) if numeric and a is not None and b is not None else None)
         table[f"{name} - {first}"] = diffs
     table.index = [label for _, label, _ in HEADLINE]
     table.index.name = "indicator"
@@ -275,9 +324,7 @@ def render_comparison(plans: Sequence[Plan], zones_geo: gpd.GeoDataFrame, *, nam
     shown = table.copy().astype(object)
     for label in shown.index:
         for col in shown.columns:
-            shown.at[label, col] = (
-                format_indicator(table.at[label, col], kinds[label]) if kinds[label] != "text" else table.at[label, col]
-            )
+            shown.at[label, col] = format_indicator(table.at[label, col], kinds[label])
     title = "Comparison: " + " vs ".join(names)
     parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Indicators</h2>", shown.to_html(border=0, escape=True)]
     for p, n in zip(plans, names, strict=True):
@@ -298,6 +345,7 @@ def render_comparison(plans: Sequence[Plan], zones_geo: gpd.GeoDataFrame, *, nam
 def render_frontier(frontier: pd.DataFrame, name: str) -> str:
     """An HTML page of a cost-versus-access frontier: the chart and the table."""
     from planner.charts import frontier_chart
+    from planner.tradeoffs import budget_label
 
     title = f"Cost against access: {name}"
     parts = [
@@ -305,17 +353,51 @@ def render_frontier(frontier: pd.DataFrame, name: str) -> str:
         "<p class='sub'>Each point is the best plan at that annual budget. Where the curve flattens, more money buys "
         "little more access.</p>",
         _b64(frontier_chart(frontier), "frontier chart"),
-        _table_html(frontier),
+        _table_html(frontier_display(frontier)),
     ]
+    for point in frontier.to_dict(orient="records"):
+        if point.get("status") not in ("optimal", "time_limit") and point.get("message"):
+            parts.append(f"<div class='alert'><b>{html.escape(budget_label(point['budget']))}:</b> "
+                         f"{html.escape(str(point['message']))}</div>")  # fmt: skip
     return _page(title, "".join(parts))
 
 
+def frontier_display(frontier: pd.DataFrame) -> pd.DataFrame:
+    """A frontier as text: a column per budget (pounds, or "no limit"), a row per indicator, labelled and
+    formatted like the report's headline; the same table the command line prints.
+
+    Parameters
+    ----------
+    frontier
+        The frontier, columns :data:`planner.tradeoffs.FRONTIER_COLUMNS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indicator labels as the index (named ``budget``), formatted text in the cells.
+    """
+    from planner.tradeoffs import FRONTIER_COLUMNS, budget_label
+
+    spec = {key: (label, kind) for key, label, kind in HEADLINE} | {"objective": ("Objective", "num")}
+    keys = [key for key in FRONTIER_COLUMNS[1:] if key != "message"]  # the reasons are said below, not in a cell
+    points = frontier.to_dict(orient="records")
+    table = pd.DataFrame(
+        {budget_label(p["budget"]): [format_indicator(p.get(k), spec[k][1]) for k in keys] for p in points},
+        index=pd.Index([spec[k][0] for k in keys], name="budget"),
+    )
+    return table
+
+
 __all__ = [
+    "BY_LOCALITY_COLUMNS",
     "CARDS",
     "HEADLINE",
+    "MDT_COLUMNS",
     "MEASURES",
     "comparison_table",
     "format_indicator",
+    "formatted_table",
+    "frontier_display",
     "headline",
     "headline_cards",
     "render_comparison",

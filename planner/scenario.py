@@ -163,7 +163,7 @@ class TravelSettings(_Frozen):
     evening_factor: float = Field(1.0, gt=0)
     """Multiply evening travel times by this factor (e.g. 1.2 if evening buses are thinner than the dataset assumes)."""
     thresholds: tuple[Annotated[float, Field(gt=0)], ...] = (15.0, 20.0, 30.0)
-    """Minutes for the 'share within X minutes' indicators."""
+    """Minutes for the 'share within X minutes' indicators (20 and 30 minutes are always reported as well)."""
 
 
 class Weights(_Frozen):

@@ -117,7 +117,7 @@ def budget_frontier(
         bad = [b for b in budgets if not math.isfinite(b) or b < 0]
         if bad:
             raise ModelInputError(f"frontier: field '--budget' (value {bad[0]!r}) must be a finite amount, at least 0")
-        levels = list(budgets)
+        levels = sorted({float(b) for b in budgets})  # a budget given twice is solved once
     for i, level in enumerate(levels, 1):
         progress(f"frontier: budget {i}/{len(levels)}: £{level:,.0f} a year")
         sc = scenario.with_changes({"budget": {"annual": float(level)}}, source="--budget")
@@ -125,7 +125,10 @@ def budget_frontier(
     if top is not None:
         points.append((None, top))
     points = carry_better_plans_up(points, progress=progress)
-    return pd.DataFrame([_point(b, plan) for b, plan in points], columns=FRONTIER_COLUMNS)
+    curve = pd.DataFrame([_point(b, plan) for b, plan in points], columns=FRONTIER_COLUMNS)
+    for count in ("hubs_open", "popup_sessions_per_week"):  # whole numbers, blank where a budget has no plan
+        curve[count] = pd.to_numeric(curve[count]).round().astype("Int64")
+    return curve
 
 
 def _budget_rank(budget: float | None) -> float:

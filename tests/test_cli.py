@@ -4,6 +4,7 @@ user mistakes give one-line errors with exit code 2, and a failed run leaves ear
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -89,6 +90,13 @@ def test_solve_writes_a_complete_run_folder(tmp_path: Path) -> None:
     html = (folder / "report.html").read_text()
     assert "Weston" in html
     assert "<script src=" not in html and '<link rel="stylesheet" href="http' not in html  # self-contained
+    # The tables are for commissioners: labelled, formatted, no Python values or column names.
+    tables = html[html.index("<h2>Sites in the plan</h2>") : html.index("<h2>Assumptions used</h2>")]
+    for raw in (">True<", ">False<", "NaN", "None", "e-1", "popup_weekday_evening", "need_per_week", "-0.0"):
+        assert raw not in tables, raw
+    assert "pop-up sessions: weekday evening" in tables and "proven gap" in tables
+    assert {"hub_candidate", "popup_candidate"} <= set(pd.read_csv(folder / "sites.csv").columns)  # as in plan.gpkg
+    assert "-0.0" not in (folder / "costs.csv").read_text()
     by_q = pd.read_csv(folder / "kpis_by_imd_quintile.csv")
     assert set(by_q["imd_quintile"]) <= {1, 2, 3, 4, 5}
 
@@ -141,6 +149,9 @@ def test_compare_writes_side_by_side_kpis_and_difference(tmp_path: Path) -> None
     hubs = [p["kpis"]["hubs_open"] for p in result["plans"]]
     assert hubs == [3, 2]
     assert (folder / "weston_option_a" / "summary.json").exists()
+    page = re.sub(r"<img [^>]*>", "", (folder / "comparison.html").read_text())  # the text, not base64 images
+    assert "NaN" not in page and "None" not in page
+    assert all(len(str(v)) < 16 for v in table.iloc[:, -1].dropna())  # no 0.43000000000000005
 
 
 @pytest.mark.slow
@@ -183,6 +194,12 @@ def test_frontier_prints_a_column_per_budget_with_report_labels(tmp_path: Path) 
     for label in ("Annual cost", "Evening-access gap (share)", "Pop-up sessions a week"):
         assert any(line.strip("│┃ ").startswith(label) for line in lines), label
     assert "results:" in out
+    folder = next(p for p in tmp_path.iterdir() if (p / "frontier.html").exists())
+    page = re.sub(r"<img [^>]*>", "", (folder / "frontier.html").read_text())
+    assert "no limit" in page and "Evening-access gap (share)" in page  # the printed table, not the raw frame
+    assert "hubs_open" not in page and "nan" not in page.lower()
+    curve = pd.read_csv(folder / "frontier.csv")
+    assert curve["hubs_open"].dtype.kind == "i"  # whole hubs, not 2.0
 
 
 def test_an_output_folder_that_cannot_be_made_is_refused_before_the_solve(tmp_path: Path) -> None:

@@ -60,6 +60,30 @@ def test_known_answer_two_hubs_when_affordable() -> None:
     assert plan.kpis["mean_minutes"] == pytest.approx(130.0 / 20.0)
 
 
+def test_headline_shares_within_20_and_30_minutes_whatever_the_scenarios_thresholds() -> None:
+    # One hub at S1: A (10 contacts) and B (4) travel 5 minutes, C (6) 30 minutes.
+    plan = solve_inputs(tiny_inputs(tiny_scenario(travel={"thresholds": [10, 25]})))
+    k = plan.kpis
+    assert (k["within_10_all"], k["within_25_all"]) == (pytest.approx(0.7), pytest.approx(0.7))
+    assert (k["within_20_all"], k["within_30_all"]) == (pytest.approx(0.7), pytest.approx(1.0))
+    assert "within_15_all" not in k
+
+
+def test_costs_of_closed_sites_are_zero_not_minus_zero() -> None:
+    import math
+
+    import pyomo.environ as pyo
+
+    from planner.plan import extract_costs
+
+    m = pyo.ConcreteModel()
+    m.closed = pyo.Var(initialize=-0.0)  # as HiGHS returns some binaries at zero
+    for part in ("cost_hubs", "cost_evening", "cost_popups", "cost_mdt"):
+        m.add_component(part, pyo.Expression(expr=150_000 * m.closed))
+    costs = extract_costs(m)
+    assert all(v == 0 and math.copysign(1.0, v) == 1.0 for v in costs.values()), costs
+
+
 def test_capacity_splits_demand_between_hubs() -> None:
     # Daytime capacity 8: A's 10 daytime contacts need both hubs (8 at S1, 2 at S2).
     sc = tiny_scenario(budget={"annual": 200.0}, hubs={"capacity_day": 8})
