@@ -25,7 +25,7 @@ from geodata.errors import DataBuildError, PlannerError
 from geodata.localities import assign_localities
 from geodata.sites import build_sites
 from geodata.sources import SOURCES, read_table, sha256
-from geodata.travel import compute_travel_times
+from geodata.travel import PARAMETERS_FILE, TRANSIT_DIR, compute_travel_times
 from geodata.zones import build_zones
 
 SIMPLIFY_METRES = 10.0
@@ -162,22 +162,39 @@ def build_dataset(
     return manifest
 
 
+DATASET_ENTRIES = frozenset({ZONES_FILE, SITES_FILE, TRAVEL_FILE, MANIFEST_FILE, PARAMETERS_FILE, TRANSIT_DIR})
+"""What a dataset folder holds: the only entries a rebuild may replace."""
+
+
 def _check_destination(out_dir: Path) -> None:
     """Refuse an ``out_dir`` the build would destroy: anything but a new or empty folder or an earlier dataset.
+
+    The build swaps the whole folder, so an earlier dataset with anything else in it (notes, another program's
+    files) is refused too: only a folder holding nothing but dataset files is replaced.
 
     Raises
     ------
     DataBuildError
-        When ``out_dir`` is a file, or a folder with files in it but no dataset manifest.
+        When ``out_dir`` is a file, or a folder with files in it that are not a planning dataset's.
     """
     if not out_dir.exists():
         return
     if not out_dir.is_dir():
         raise DataBuildError(f"{out_dir}: --out is a file, not a folder; choose a new or empty folder")
-    if any(out_dir.iterdir()) and not (out_dir / MANIFEST_FILE).is_file():
+    entries = sorted(p.name for p in out_dir.iterdir())
+    if not entries:
+        return
+    if not (out_dir / MANIFEST_FILE).is_file():
         raise DataBuildError(
             f"{out_dir}: --out is a folder with other files in it (no {MANIFEST_FILE}, so not a planning dataset); "
             "the build replaces its destination, so choose a new or empty folder or an earlier dataset"
+        )
+    others = [name for name in entries if name not in DATASET_ENTRIES]
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise DataBuildError(
+            f"{out_dir}: --out holds files that are not part of a planning dataset ({shown}); the build replaces "
+            "the whole folder, so move them out first or choose a new or empty folder"
         )
 
 

@@ -75,7 +75,9 @@ class Dataset:
         result = compute_travel_times(self.zones, extra, source_dir=None, model_dir=model_dir)
         sites = gpd.GeoDataFrame(pd.concat([self.sites, extra[self.sites.columns]]), crs=self.sites.crs)
         travel = pd.concat([self.travel, result.times], ignore_index=True)
-        manifest = {**self.manifest, "user_sites": len(extra)}
+        known = list(self.manifest.get("user_site_ids", []))
+        manifest = {**self.manifest, "user_sites": len(known) + len(extra),
+                    "user_site_ids": [*known, *map(str, extra.index)]}  # fmt: skip
         return Dataset(zones=self.zones, sites=sites, travel=travel, manifest=manifest, path=self.path)
 
 

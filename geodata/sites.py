@@ -206,6 +206,7 @@ def row_problems(
         found.append((row, message))
 
     ids = frame["site_id"].astype(str).str.strip()
+    names = frame["name"].map(_as_text).str.strip()
     lon = pd.to_numeric(frame["lon"], errors="coerce")
     lat = pd.to_numeric(frame["lat"], errors="coerce")
     kinds = _kinds(frame)
@@ -221,6 +222,8 @@ def row_problems(
         elif existing is not None and sid in existing:
             add(row, f"{where(path, row=row, field='site_id', value=sid)}: id already used by a dataset site")
         seen.add(sid)
+        if names.iloc[i] == "":  # the name is what maps, reports and the app show for the site
+            add(row, f"{where(path, row=row, field='name', value='')}: empty name")
         for field, values in (("lon", lon), ("lat", lat)):
             value = values.iloc[i]
             if pd.isna(value) or not np.isfinite(value):
@@ -244,11 +247,18 @@ def row_problems(
             index=frame.index[usable], geometry=gpd.points_from_xy(lon[usable], lat[usable]), crs=4326
         )
         zone = locate(pts, zones)
-        for idx in zone.index[zone.isna()]:
+        outside = zone.index[zone.isna()]
+        swapped = gpd.GeoDataFrame(
+            index=outside, geometry=gpd.points_from_xy(lat.loc[outside], lon.loc[outside]), crs=4326
+        )
+        inside_if_swapped = locate(swapped, zones).notna() if len(outside) else pd.Series(dtype=bool)
+        for idx in outside:
             i = int(frame.index.get_loc(idx))
             value = (float(lon.iloc[i]), float(lat.iloc[i]))
+            hint = " (lon and lat look swapped)" if bool(inside_if_swapped.get(idx, False)) else ""
             add(
-                i + first_row, f"{where(path, row=i + first_row, field='lon/lat', value=value)}: point is outside BNSSG"
+                i + first_row,
+                f"{where(path, row=i + first_row, field='lon/lat', value=value)}: point is outside BNSSG{hint}",
             )
     return [message for _, message in sorted(found, key=lambda item: item[0])]
 
@@ -338,7 +348,7 @@ def read_user_sites(
     ids = frame["site_id"].astype(str).str.strip()
     kind = _kinds(frame)
     pts = gpd.GeoDataFrame(
-        {"name": frame["name"].astype(str).to_numpy(), "kind": kind.to_numpy(), "lon": lon.to_numpy(),
+        {"name": frame["name"].map(_as_text).str.strip().to_numpy(), "kind": kind.to_numpy(), "lon": lon.to_numpy(),
          "lat": lat.to_numpy()},
         index=pd.Index(ids.to_numpy(), name="site_id"),
         geometry=gpd.points_from_xy(lon, lat),

@@ -86,12 +86,16 @@ def _select_sites(dataset: Dataset, scenario: Scenario, localities: set[str]) ->
     sites = sites.loc[~sites.index.isin(scenario.sites.closed)]
     sites = sites.loc[sites["locality"].isin(localities)]
     out = sites.loc[:, list(SITE_COLUMNS)].copy()
+    # The kind filters choose among the dataset's own sites; a site the user added is used as its file says
+    # (its can_hub/can_popup, or its kind's defaults), or adding a hub to a scenario that names hub kinds would
+    # silently do nothing.
+    added = out.index.isin(dataset.manifest.get("user_site_ids", []))
     hub_ok = out["can_hub"].astype(bool)
     if scenario.sites.hub_kinds is not None:
-        hub_ok &= out["kind"].isin(scenario.sites.hub_kinds)
+        hub_ok &= out["kind"].isin(scenario.sites.hub_kinds) | added
     popup_ok = out["can_popup"].astype(bool) & scenario.popups.enabled
     if scenario.sites.popup_kinds is not None:
-        popup_ok &= out["kind"].isin(scenario.sites.popup_kinds)
+        popup_ok &= out["kind"].isin(scenario.sites.popup_kinds) | added
     out["fixed_open"] = out.index.isin(scenario.sites.fixed_open)
     out["is_hub"] = hub_ok | out["fixed_open"]
     out["is_popup"] = popup_ok

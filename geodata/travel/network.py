@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,26 @@ def _snap(graph: nx.MultiDiGraph, lonlat: npt.NDArray[np.float64]) -> tuple[npt.
         return ids[pos], np.asarray(d, float)
 
 
+def _check_reach(
+    z_dist: npt.NDArray[np.float64],
+    s_dist: npt.NDArray[np.float64],
+    limit: float,
+    names: tuple[Sequence[str], Sequence[str]] | None,
+) -> None:
+    """Raise :class:`NetworkError` naming how many zones and sites lie beyond ``limit`` metres of the network."""
+    far_z, far_s = np.flatnonzero(z_dist > limit), np.flatnonzero(s_dist > limit)
+    if not len(far_z) and not len(far_s):
+        return
+    z_names, s_names = names or ([str(i) for i in range(len(z_dist))], [str(i) for i in range(len(s_dist))])
+    dist, label = (z_dist, z_names) if len(far_z) else (s_dist, s_names)
+    worst = int(np.argmax(dist))
+    raise NetworkError(
+        f"the road network does not reach {len(far_z)} of {len(z_dist)} zones and {len(far_s)} of {len(s_dist)} "
+        f"sites: {'zone' if len(far_z) else 'site'} {label[worst]} is {dist[worst] / 1000:,.1f} km from its nearest "
+        f"road (at most {limit / 1000:g} km)"
+    )
+
+
 def graph_csr(graph: nx.MultiDiGraph, weight: str = "travel_time") -> tuple[Any, dict[Any, int]]:
     """The graph as a CSR matrix of ``weight`` (fastest parallel edge) and the node -> row index map."""
     index = {node: i for i, node in enumerate(graph.nodes)}
@@ -123,6 +144,8 @@ def network_times(
     access_speed_kmh: float = ACCESS_SPEED_KPH,
     weight: str = "travel_time",
     progress: bool = False,
+    max_snap_metres: float | None = None,
+    names: tuple[Sequence[str], Sequence[str]] | None = None,
 ) -> npt.NDArray[np.float64]:
     """Minutes from every zone to every site over the road graph.
 
@@ -138,6 +161,11 @@ def network_times(
         Edge attribute with seconds.
     progress
         Show a progress bar over source batches.
+    max_snap_metres
+        Refuse the graph if a zone or site is farther than this from its nearest node: a network that does not
+        cover the area would otherwise give the far points times along the few roads it has.
+    names
+        Zone and site names for that error (default: their positions).
 
     Returns
     -------
@@ -154,6 +182,8 @@ def network_times(
     csr, index = graph_csr(graph, weight)
     z_nodes, z_dist = _snap(graph, zone_lonlat)
     s_nodes, s_dist = _snap(graph, site_lonlat)
+    if max_snap_metres is not None:
+        _check_reach(z_dist, s_dist, max_snap_metres, names)
     z_idx = np.array([index[n] for n in z_nodes], np.int64)
     s_idx = np.array([index[n] for n in s_nodes], np.int64)
     sources, z_pos = np.unique(z_idx, return_inverse=True)

@@ -496,6 +496,8 @@ def read_gtfs(path: Path) -> TransitNetwork:
         }
     )
     calls = calls[calls["trip_id"].isin(trips["trip_id"])].sort_values(["trip_id", "seq"], kind="mergesort")
+    if calls.empty:
+        raise DataValidationError(f"{f_st}: no stop times for the feed's trips, so the feed runs no service")
     first = ~calls["trip_id"].duplicated(keep="first")
     last = ~calls["trip_id"].duplicated(keep="last")
     for mask, what in ((first, "first"), (last, "last")):
@@ -541,6 +543,12 @@ def read_gtfs(path: Path) -> TransitNetwork:
         n = np.bincount(dep_rows["pattern"][(tmod >= a) & (tmod < b)].to_numpy(np.int64), minlength=n_pat)
         with np.errstate(divide="ignore"):
             heads[band] = np.where(n > 0, (b - a) / np.maximum(n, 1), np.inf)
+    if not any(np.isfinite(h).any() for h in heads.values()):
+        windows = " or ".join(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in BANDS.values())
+        raise DataValidationError(
+            f"{path}: no departures {windows} (the daytime and evening bands the planner routes), so the feed "
+            "would replace the bus network with none"
+        )
     # One representative call list per pattern, ride minutes the median over its trips.
     ride = calls.groupby(["pattern", "pos"], sort=True).agg(stop=("stop", "first"), ride=("ride", "median"))
     ride = ride.reset_index()
