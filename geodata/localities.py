@@ -92,6 +92,7 @@ def read_locality_override(path: Path, zone_codes: pd.Index) -> pd.Series:
     if not path.is_file():
         raise DataValidationError(f"{path}: locality override file not found")
     frame = read_csv_file(path, dtype=str, keep_default_na=False)
+    frame = frame.apply(lambda column: column.str.strip())  # " E01014741 " is the zone E01014741
     for col in ("zone_code", "locality"):
         if col not in frame.columns:
             raise DataValidationError(f"{path}: missing column {col!r}")
@@ -107,7 +108,12 @@ def read_locality_override(path: Path, zone_codes: pd.Index) -> pd.Series:
             )
     dup = frame["zone_code"].duplicated()
     if dup.any():
-        raise DataValidationError(f"{path}: field 'zone_code': value {frame['zone_code'][dup].iloc[0]!r} appears twice")
+        first = int(np.flatnonzero(dup.to_numpy())[0])
+        code = frame["zone_code"].iloc[first]
+        earlier = int(np.flatnonzero((frame["zone_code"] == code).to_numpy())[0]) + 2
+        raise DataValidationError(
+            f"{where(path, row=first + 2, field='zone_code', value=code)}: appears twice (first in row {earlier})"
+        )
     return frame.set_index("zone_code")["locality"]
 
 
@@ -165,6 +171,11 @@ def assign_localities(
         user = read_locality_override(override, zones.index)
         out.loc[user.index] = user
     missing = [loc for loc in LOCALITIES if loc not in set(out)]
+    if missing and override is not None:
+        raise DataValidationError(
+            f"{override}: with its reassignments, locality {missing[0]!r} has no zone left (every partnership "
+            "needs at least one)"
+        )
     if missing:
         raise DataValidationError(f"locality derivation left {missing[0]!r} without any zone")
     return out.rename("locality")

@@ -356,15 +356,16 @@ def render_frontier(frontier: pd.DataFrame, name: str) -> str:
         _table_html(frontier_display(frontier)),
     ]
     for point in frontier.to_dict(orient="records"):
-        if point.get("status") not in ("optimal", "time_limit") and point.get("message"):
+        if point.get("status") not in ("optimal", "time_limit") and isinstance(point.get("message"), str):
             parts.append(f"<div class='alert'><b>{html.escape(budget_label(point['budget']))}:</b> "
                          f"{html.escape(str(point['message']))}</div>")  # fmt: skip
     return _page(title, "".join(parts))
 
 
 def frontier_display(frontier: pd.DataFrame) -> pd.DataFrame:
-    """A frontier as text: a column per budget (pounds, or "no limit"), a row per indicator, labelled and
-    formatted like the report's headline; the same table the command line prints.
+    """A frontier as text: a column per budget, a row per indicator (the table the command line prints).
+
+    Budgets are in pounds or "no limit"; indicators are labelled and formatted like the report's headline.
 
     Parameters
     ----------

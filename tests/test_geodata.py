@@ -316,6 +316,34 @@ def test_locality_override_wins_and_bad_rows_are_named(tmp_path: Path, raw_data:
     unknown.write_text("zone_code,locality\nE0199999,Woodspring\n")
     with pytest.raises(DataValidationError, match=r"unknown.csv, row 2, field 'zone_code': value 'E0199999'"):
         assign_localities(zones, practices, override=unknown)
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text(f"zone_code,locality\n {code} , {other}\n")
+    assert assign_localities(zones, practices, override=spaced)[code] == other
+    twice = tmp_path / "twice.csv"
+    twice.write_text(f"zone_code,locality\n{code},{other}\nE01014741,Woodspring\n{code},{derived[code]}\n")
+    with pytest.raises(DataValidationError, match=rf"twice.csv, row 4, field 'zone_code': value '{code}': appears "
+                                                  r"twice \(first in row 2\)"):  # fmt: skip
+        assign_localities(zones, practices, override=twice)
+    weston = zones.index[derived == "Weston, Worle and Villages"]
+    emptied = tmp_path / "emptied.csv"
+    emptied.write_text("zone_code,locality\n" + "".join(f"{z},Woodspring\n" for z in weston))
+    with pytest.raises(DataValidationError, match=r"emptied.csv: with its reassignments, locality 'Weston, Worle and "
+                                                  r"Villages' has no zone left"):  # fmt: skip
+        assign_localities(zones, practices, override=emptied)
+
+
+def test_the_manifest_records_every_input_file_including_the_users(tmp_path: Path, raw_data: Path) -> None:
+    from geodata.sources import sha256
+
+    embedded = load_dataset().manifest["inputs"]
+    for key in ("travel_calibration_times", "lsoa11", "bus_routes", "iod19_indicators"):
+        assert embedded[key]["sha256"] == sha256(raw_data / embedded[key]["file"]), key
+    override = tmp_path / "my_localities.csv"
+    override.write_text("zone_code,locality\nE01014485,Woodspring\n")
+    manifest = build_dataset(raw_data, tmp_path / "out", locality_override=override, progress=False)
+    assert manifest["inputs"]["user_localities"] == {"file": "my_localities.csv", "sha256": sha256(override),
+                                                    "publisher": "user", "licence": "as supplied"}  # fmt: skip
+    assert "user_localities" not in embedded  # a build with the user's file does not look like one without
 
 
 # ---------------------------------------------------------------- user sites
