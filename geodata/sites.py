@@ -178,8 +178,12 @@ def row_problems(
     *,
     existing: pd.Index | None = None,
     first_row: int = 2,
+    source_crs: str | None = None,
 ) -> list[str]:
     """Every problem in the rows of a user's sites table, each naming the file, row, field and value.
+
+    ``source_crs`` names the CRS of a file whose points were reprojected to lon/lat: its own coordinates (columns
+    ``source_x``, ``source_y``) are then the values quoted for a point outside BNSSG.
 
     Parameters
     ----------
@@ -256,9 +260,13 @@ def row_problems(
             i = int(frame.index.get_loc(idx))
             value = (float(lon.iloc[i]), float(lat.iloc[i]))
             hint = " (lon and lat look swapped)" if bool(inside_if_swapped.get(idx, False)) else ""
+            field = "lon/lat"
+            if source_crs is not None:  # quote the file's own coordinates, not our reprojection of them
+                field, hint = "geometry", f" ({source_crs}, {value[0]:.5f}, {value[1]:.5f} in lon/lat)"
+                value = (float(frame["source_x"].iloc[i]), float(frame["source_y"].iloc[i]))
             add(
                 i + first_row,
-                f"{where(path, row=i + first_row, field='lon/lat', value=value)}: point is outside BNSSG{hint}",
+                f"{where(path, row=i + first_row, field=field, value=value)}: point is outside BNSSG{hint}",
             )
     return [message for _, message in sorted(found, key=lambda item: item[0])]
 
@@ -321,15 +329,21 @@ def read_user_sites(
             raise DataValidationError(
                 f"{where(path, row=i + 1, field='geometry', value=gdf.geom_type.iloc[i])}: not a point"
             )
+        projected = gdf.crs.to_epsg() != 4326
+        source_crs = gdf.crs.to_string() if projected else None
+        source_xy = (gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
         gdf = gdf.to_crs(4326)
         # properties as text, as a CSV reads them: a missing id is then an empty one, and the id 1 is "1" not "1.0"
         frame = pd.DataFrame(gdf.drop(columns="geometry")).astype(object).map(_as_text)
         frame["lon"] = gdf.geometry.x.to_numpy()
         frame["lat"] = gdf.geometry.y.to_numpy()
+        if projected:
+            frame["source_x"], frame["source_y"] = source_xy
         first_row = 1
     elif suffix == ".csv":
         frame = read_csv_file(path, dtype=str, keep_default_na=False)
         first_row = 2  # row 1 is the header
+        source_crs = None
     else:
         raise DataValidationError(f"{path}: unsupported file type {suffix!r} (use .csv or .geojson)")
     if frame.empty:
@@ -337,7 +351,7 @@ def read_user_sites(
     for col in ("site_id", "name", "lon", "lat"):
         if col not in frame.columns:
             raise DataValidationError(f"{path}: missing column {col!r} (need site_id, name, lon, lat)")
-    problems = row_problems(frame, path, zones, existing=existing, first_row=first_row)
+    problems = row_problems(frame, path, zones, existing=existing, first_row=first_row, source_crs=source_crs)
     if problems:
         shown = problems[:MAX_LISTED_PROBLEMS]
         more = len(problems) - len(shown)

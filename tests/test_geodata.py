@@ -418,6 +418,15 @@ def test_geojson_in_british_national_grid_is_reprojected(tmp_path: Path) -> None
     assert sites.loc["bng-1", "lon"] == pytest.approx(-2.59, abs=0.02)
     assert sites.loc["bng-1", "lat"] == pytest.approx(51.45, abs=0.02)
     assert sites.loc["bng-1", "locality"] in LOCALITIES
+    london = gpd.GeoDataFrame(
+        {"site_id": ["bng-2"], "name": ["Far"]}, geometry=gpd.points_from_xy([530000], [180000]), crs=27700
+    )
+    far = tmp_path / "far.geojson"
+    london.to_file(far, driver="GeoJSON")
+    # the file's own coordinates are quoted, not our reprojection of them
+    pattern = r"far.geojson, row 1, field 'geometry': value \(530000.0, 180000.0\): point is outside BNSSG \(EPSG:27700"
+    with pytest.raises(DataValidationError, match=pattern):
+        read_user_sites(far, load_dataset().zones)
 
 
 def test_user_sites_join_the_dataset_with_travel_times(tmp_path: Path) -> None:
