@@ -92,7 +92,7 @@ class Levers:
     """
 
     year: int = 2024
-    budget: float | None = 2_400_000.0
+    budget: float | None = 3_000_000.0
     hub_choice: str = "free"
     hub_count: int = 6
     popups: bool = True

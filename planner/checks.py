@@ -65,8 +65,8 @@ def check_core_hubs(inp: ModelInputs) -> list[Violation]:
     return out
 
 
-def minimum_hubs(inp: ModelInputs) -> int:
-    """Fewest hubs any feasible plan must open (core offer per locality, fixed-open sites, exact count)."""
+def core_hubs(inp: ModelInputs) -> int:
+    """Fewest hubs the core offer per locality and the fixed-open sites require."""
     sc = inp.scenario
     hubs = inp.sites.loc[inp.sites["is_hub"]]
     fixed = hubs.loc[hubs["fixed_open"]].groupby("locality").size()
@@ -74,9 +74,13 @@ def minimum_hubs(inp: ModelInputs) -> int:
     for loc in inp.zones["locality"].unique():
         need += max(sc.hubs.min_per_locality, int(fixed.get(loc, 0)))
     need += int(hubs.loc[hubs["fixed_open"] & ~hubs["locality"].isin(inp.zones["locality"].unique())].shape[0])
-    if sc.hubs.exact_hubs is not None:
-        need = max(need, sc.hubs.exact_hubs)
     return need
+
+
+def minimum_hubs(inp: ModelInputs) -> int:
+    """Fewest hubs any feasible plan must open (core offer per locality, fixed-open sites, exact count)."""
+    exact = inp.scenario.hubs.exact_hubs
+    return core_hubs(inp) if exact is None else max(core_hubs(inp), exact)
 
 
 def check_hub_counts(inp: ModelInputs) -> list[Violation]:
@@ -117,12 +121,18 @@ def check_budget(inp: ModelInputs) -> list[Violation]:
     need = minimum_hubs(inp)
     cost = need * sc.hubs.fixed_cost
     if cost > sc.budget.annual + 1e-6:
+        # name the lever that sets the count: an exact hub count above the core offer, else the core offer
+        exact = sc.hubs.exact_hubs
+        why = (
+            f"hubs.exact_hubs = {exact} asks for"
+            if exact is not None and exact > core_hubs(inp)
+            else "the core offer and fixed-open sites require"
+        )
         return [
             Violation(
                 "budget",
-                f"budget {_money(sc.budget.annual)} a year is below {_money(cost)}, the cost of the {need} hubs the "
-                f"core offer and fixed-open sites require ({need} x {_money(sc.hubs.fixed_cost)}); "
-                f"short by {_money(cost - sc.budget.annual)}",
+                f"budget {_money(sc.budget.annual)} a year is below {_money(cost)}, the cost of the {need} hubs "
+                f"{why} ({need} x {_money(sc.hubs.fixed_cost)}); short by {_money(cost - sc.budget.annual)}",
                 cost - sc.budget.annual,
                 "GBP/year",
             )

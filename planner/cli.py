@@ -145,7 +145,7 @@ def _exit_code(plan: Plan) -> int:
 
 
 ApplyOpt = Annotated[list[str] | None, typer.Option("--apply", "-a", help="Named override to apply (repeatable).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors (no progress, table or result line).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on standard output.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder under which a new run folder is written.")]
 DatasetOpt = Annotated[

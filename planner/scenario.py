@@ -82,8 +82,9 @@ class HubService(_Frozen):
     """Weekday daytime contacts a hub can give per week (about 5 clinicians' sessions; assumption)."""
     evening_cost: float = Field(150_000.0, ge=0)
     """Extra annual cost of opening a hub on weekday evenings and Saturdays: about 22 hours of appointments a
-    week (4 contacts an hour, 96 contacts) x 48 weeks at the enhanced-access rate of about £143 an hour
-    (FACTS: £7.46 per patient a year for 60 minutes per 1,000 patients a week)."""
+    week x 48 weeks at the enhanced-access rate of about £143 an hour, £151,000 (FACTS: £7.46 per patient a
+    year for 60 minutes per 1,000 patients a week). Its capacity, 2 slots x ``capacity_evening`` = 96 contacts a
+    week, assumes about 4.4 contacts an hour (assumption)."""
     capacity_evening: float = Field(48.0, ge=0)
     """Contacts per week a hub open in the evening gives in each evening slot (weekday evening, Saturday)."""
     min_per_locality: int = Field(1, ge=0)
@@ -100,7 +101,8 @@ class PopupService(_Frozen):
     enabled: bool = True
     """Allow pop-up sessions at all."""
     cost_per_session: float = Field(450.0, ge=0)
-    """Cost of one pop-up session in pounds (3 hours at the enhanced-access rate, about £143/hour)."""
+    """Cost of one pop-up session in pounds: 3 hours at the enhanced-access rate of about £143/hour (£429), plus
+    about £21 for the room or vehicle (assumption, no BNSSG figure found)."""
     capacity_per_session: float = Field(12.0, gt=0)
     """Contacts one pop-up session can give."""
     slots: tuple[Slot, ...] = EVENING_SLOTS
@@ -186,7 +188,7 @@ class Weights(_Frozen):
 class Budget(_Frozen):
     """Money available for the plan each year."""
 
-    annual: float | None = Field(2_400_000.0, ge=0)
+    annual: float | None = Field(3_000_000.0, ge=0)
     """Annual budget in pounds for hubs, evening opening, pop-ups and MDT sessions (``None``: no limit)."""
 
 
@@ -391,13 +393,23 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _anchor_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``data`` with a relative ``sites.extra_file`` made absolute from ``folder``, the folder of the file that
+    names it: a base scenario's sites file stays beside the base, whichever file extends it."""
+    sites = data.get("sites")
+    extra = sites.get("extra_file") if isinstance(sites, dict) else None
+    if isinstance(sites, dict) and isinstance(extra, str) and extra and not Path(extra).is_absolute():
+        return {**data, "sites": {**sites, "extra_file": str((folder / extra).resolve())}}
+    return data
+
+
 def _resolve(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Return the merged raw data of ``path`` and its bases, and every named override they define."""
     path = path.resolve()
     if path in seen:
         chain = " -> ".join(p.name for p in (*seen, path))
         raise ScenarioError(f"{path}: 'extends' makes a cycle ({chain})")
-    raw = _read_yaml(path)
+    raw = _anchor_paths(_read_yaml(path), path.parent)
     overrides: dict[str, dict[str, Any]] = {}
     merged: dict[str, Any] = {}
     base_ref = raw.pop("extends", None)
@@ -410,6 +422,7 @@ def _resolve(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], dict[s
     own_overrides = raw.pop("overrides", None) or {}
     if not isinstance(own_overrides, dict) or not all(isinstance(v, dict) for v in own_overrides.values()):
         raise ScenarioError(f"{path}: field 'overrides' must map names to mappings of changes")
+    own_overrides = {name: _anchor_paths(change, path.parent) for name, change in own_overrides.items()}
     overrides.update(own_overrides)
     apply = raw.pop("apply", None) or []
     merged.pop("apply", None)
@@ -479,9 +492,6 @@ def load_scenario(path: str | Path, *, apply: Sequence[str] = ()) -> Scenario:
         if name not in overrides:
             raise ScenarioError(f"{path}: no override named {name!r} ({', '.join(sorted(overrides)) or 'none'})")
         data = deep_merge(data, overrides[name])
-    extra = (data.get("sites") or {}).get("extra_file") if isinstance(data.get("sites"), dict) else None
-    if isinstance(extra, str) and not Path(extra).is_absolute():
-        data["sites"]["extra_file"] = str((path.resolve().parent / extra).resolve())
     data.setdefault("name", path.stem)
     return validate_scenario(data, source=str(path))
 

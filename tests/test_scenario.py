@@ -133,6 +133,19 @@ def test_relative_extra_sites_file_is_resolved_against_the_scenario(tmp_path: Pa
     assert sc.sites.extra_file == str((tmp_path / "my_sites.csv").resolve())
 
 
+def test_a_bases_sites_file_is_found_beside_the_base_whichever_file_extends_it(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    write(tmp_path / "a", "base.yaml", "sites:\n  extra_file: my_sites.csv\noverrides:\n  theirs:\n"
+                                       "    sites: {extra_file: their_sites.csv}\n")  # fmt: skip
+    child = write(tmp_path / "b", "child.yaml", "extends: ../a/base.yaml\nbudget: {annual: 500000}\n")
+    assert load_scenario(child).sites.extra_file == str((tmp_path / "a" / "my_sites.csv").resolve())
+    applied = load_scenario(child, apply=["theirs"])
+    assert applied.sites.extra_file == str((tmp_path / "a" / "their_sites.csv").resolve())
+    own = write(tmp_path / "b", "own.yaml", "extends: ../a/base.yaml\nsites: {extra_file: mine.csv}\n")
+    assert load_scenario(own).sites.extra_file == str((tmp_path / "b" / "mine.csv").resolve())
+
+
 @pytest.mark.parametrize(
     ("text", "pattern"),
     [
