@@ -58,10 +58,10 @@ def _draw_sites(ax: Any, plan: Plan) -> list[Line2D]:
     popups = s[[c for c in s.columns if c.startswith("popup_")]].sum(axis=1) > 0
     mdt = s[[c for c in s.columns if c.startswith("mdt_") and c != "mdt"]].sum(axis=1) > 0
     layers = [
-        (popups & ~s["hub_open"], "^", "#1b9e77", 28, "pop-up sessions"),
+        (popups & ~s["hub_open"], "^", "#1b9e77", 28, "pop-up venues"),  # counted as sites, not sessions
         (s["hub_open"] & ~s["hub_evening"], "s", "#222222", 46, "hub (daytime)"),
         (s["hub_evening"], "*", "#d95f02", 120, "hub, open evenings and Saturdays"),
-        (mdt, "D", "#7570b3", 22, "MDT sessions"),
+        (mdt, "D", "#7570b3", 22, "hubs hosting MDT sessions"),
     ]
     handles = []
     for mask, marker, colour, size, label in layers:
@@ -195,8 +195,10 @@ def equity_chart(plan: Plan, *, by: str = "imd_decile") -> bytes:
     if not table.empty:
         labels = table[by].astype(str).to_numpy()
         x = np.arange(len(labels))
-        ax1.bar(x - 0.2, table["baseline_gp_mean_minutes"], 0.4, label="before: nearest GP practice", color="#bbbbbb")
-        ax1.bar(x + 0.2, table["mean_minutes"].astype(float), 0.4, label="after: the plan", color="#2c7fb8")
+        ax1.bar(x - 0.2, table["baseline_gp_mean_minutes"], 0.4, label="today: to the nearest GP practice",
+                color="#bbbbbb")  # fmt: skip
+        ax1.bar(x + 0.2, table["mean_minutes"].astype(float), 0.4, label="with the plan: to the service used",
+                color="#2c7fb8")  # fmt: skip
         gap = 100 * table["evening_gap_share"].astype(float)
         ax2.bar(x, gap, 0.6, color="#d95f02")
         if not (gap > 0).any():  # an empty chart reads as missing data; say the gap is closed
