@@ -218,14 +218,20 @@ def equity_chart(plan: Plan, *, by: str = "imd_decile") -> bytes:
     return _png(fig)
 
 
-def cost_chart(plan: Plan) -> bytes:
-    """Annual cost by component."""
+def cost_title(plan: Plan, budget: float | None = None) -> str:
+    """The cost chart's title: the plan's annual cost, and the budget it is held to when there is one."""
+    total = f"Annual cost: £{plan.costs.get('total', 0):,.0f}"
+    return total if budget is None else f"{total} of a £{budget:,.0f} budget"
+
+
+def cost_chart(plan: Plan, budget: float | None = None) -> bytes:
+    """Annual cost by component, with the total against the budget (``None``: no limit) in the title."""
     parts = {k: v for k, v in plan.costs.items() if k != "total"}
     fig, ax = plt.subplots(figsize=(6.5, 2.6))
     names = [k.replace("_", " ") for k in parts]
     ax.barh(names, [v / 1000 for v in parts.values()], color="#2c7fb8")
     ax.set_xlabel("£ thousand a year")
-    ax.set_title(f"Annual cost: £{plan.costs.get('total', 0):,.0f}", fontsize=10)
+    ax.set_title(cost_title(plan, budget), fontsize=10)
     ax.invert_yaxis()
     fig.tight_layout()
     return _png(fig)

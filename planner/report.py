@@ -16,7 +16,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from planner.charts import MEASURES, cost_chart, difference_map, equity_chart, zone_map
+from planner.charts import MEASURES, cost_chart, cost_title, difference_map, equity_chart, zone_map
 from planner.plan import Plan
 from planner.scenario import Scenario
 
@@ -255,7 +255,8 @@ def render_report(
         if not by_loc.empty:
             parts.append(_table_html(formatted_table(by_loc.set_index("locality"), BY_LOCALITY_COLUMNS)))
         parts.append("<h2>Cost</h2>")
-        parts.append(_b64(cost_chart(plan), "cost breakdown"))
+        parts.append(_b64(cost_chart(plan, scenario.budget.annual), "cost breakdown"))
+        parts.append(f"<p class='sub'>{html.escape(cost_title(plan, scenario.budget.annual))}.</p>")
         parts.append("<h2>Sites in the plan</h2>")
         parts.append(_sites_table(plan))
         mdt = plan.kpis.get("mdt", {})

@@ -95,6 +95,7 @@ def test_solve_writes_a_complete_run_folder(tmp_path: Path) -> None:
     for raw in (">True<", ">False<", "NaN", "None", "e-1", "popup_weekday_evening", "need_per_week", "-0.0"):
         assert raw not in tables, raw
     assert "pop-up sessions: weekday evening" in tables and "proven gap" in tables
+    assert re.search(r"Annual cost: £[\d,]+ of a £900,000 budget", html)  # the cost against what it is held to
     assert {"hub_candidate", "popup_candidate"} <= set(pd.read_csv(folder / "sites.csv").columns)  # as in plan.gpkg
     assert "-0.0" not in (folder / "costs.csv").read_text()
     by_q = pd.read_csv(folder / "kpis_by_imd_quintile.csv")
