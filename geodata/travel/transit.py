@@ -36,6 +36,8 @@ from scipy.spatial import cKDTree
 from geodata.errors import DataBuildError, DataValidationError, where
 from geodata.travel.distance import project
 
+TRANSIT_SOURCE_DIR = "transit"
+"""Folder of the bus stops and routes in the source folder."""
 STOPS_FILE = "bus_stops_served_weca_ns_bods_2026-07.csv"
 ROUTES_FILE = "first_bus_route_stop_sequences_2026-07.csv"
 BANDS: dict[str, tuple[int, int]] = {"day": (9 * 60, 16 * 60), "evening": (18 * 60, 21 * 60)}
@@ -313,7 +315,7 @@ def load_transit(source_dir: Path) -> TransitNetwork:
         One pattern per route and direction (interleaved variants split, see :func:`untangle`); headways and ride
         times left to :class:`TransitParameters`.
     """
-    folder = Path(source_dir) / "transit"
+    folder = Path(source_dir) / TRANSIT_SOURCE_DIR
     routes_path, stops_path = folder / ROUTES_FILE, folder / STOPS_FILE
     if not routes_path.is_file():
         raise DataBuildError(f"{routes_path}: bus route stop sequences not found")
