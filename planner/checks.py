@@ -124,9 +124,9 @@ def check_budget(inp: ModelInputs) -> list[Violation]:
         # name the lever that sets the count: an exact hub count above the core offer, else the core offer
         exact = sc.hubs.exact_hubs
         why = (
-            f"hubs.exact_hubs = {exact} asks for"
+            f"that hubs.exact_hubs = {exact} asks for"
             if exact is not None and exact > core_hubs(inp)
-            else "the core offer and fixed-open sites require"
+            else "that the core offer and fixed-open sites require"
         )
         return [
             Violation(

@@ -134,7 +134,7 @@ def test_infeasible_scenario_exits_3_and_says_why(tmp_path: Path) -> None:
     summary = json.loads(out)
     assert summary["status"] == "infeasible"
     assert "short by £440,000" in summary["message"]  # exactly 3 hubs x £180,000 = £540,000
-    assert "the 3 hubs hubs.exact_hubs = 3 asks for" in summary["message"]  # the lever, not the core offer
+    assert "the 3 hubs that hubs.exact_hubs = 3 asks for" in summary["message"]  # the lever, not the core offer
     folder = Path(summary["run_folder"])
     assert (folder / "report.html").exists() and (folder / "violations.csv").exists()
 
