@@ -6,8 +6,8 @@ No official LSOA-to-locality lookup is published, so it is derived (method and c
    with the inferred PCN table of :data:`PCN_LOCALITY` (from FACTS.md; medium confidence for some PCNs);
 2. the local authority constrains the answer: South Gloucestershire LSOAs are "South Gloucestershire"; North
    Somerset LSOAs are "Woodspring" or "Weston, Worle and Villages"; Bristol LSOAs one of the three Bristol ones;
-3. within that set, each zone takes the locality of the majority of its three nearest practices (in EPSG:27700)
-   that belong to an allowed locality;
+3. within that set, each zone takes the locality of its nearest practice (in EPSG:27700) that belongs to an allowed
+   locality (of the rules tried, the one closest to the published residents per Bristol locality: geodata/README.md);
 4. the result is smoothed to whole electoral wards (ward majority), since partnerships follow neighbourhoods.
 
 A user's CSV (columns ``zone_code``, ``locality``) overrides any zone.
@@ -118,7 +118,7 @@ def read_locality_override(path: Path, zone_codes: pd.Index) -> pd.Series:
 
 
 def assign_localities(
-    zones: gpd.GeoDataFrame, practices: pd.DataFrame, *, override: Path | None = None, k: int = 3
+    zones: gpd.GeoDataFrame, practices: pd.DataFrame, *, override: Path | None = None, k: int = 1
 ) -> pd.Series:
     """Locality partnership of every zone (see the module docstring for the method).
 
@@ -131,7 +131,8 @@ def assign_localities(
     override
         Optional CSV of ``zone_code, locality`` that wins over the derived value.
     k
-        Nearest practices that vote.
+        Nearest practices that vote (majority, ties to the nearest). One, the default, puts the city centre in
+        Inner City and East Bristol; three puts it in South Bristol, across the river (geodata/README.md).
 
     Returns
     -------
@@ -154,7 +155,7 @@ def assign_localities(
         mask = prac["locality"].isin(allowed).to_numpy()
         tree = cKDTree(pxy[mask])
         _, idx = tree.query(zxy[in_lad], k=min(k, int(mask.sum())))
-        idx = np.atleast_2d(idx)
+        idx = np.asarray(idx).reshape(int(in_lad.sum()), -1)  # k = 1 returns a flat array
         names = prac["locality"].to_numpy()[mask]
         votes = names[idx]
         # Majority of the k nearest; ties go to the nearest practice.
