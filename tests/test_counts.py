@@ -32,6 +32,7 @@ def test_pairs_are_what_the_budget_and_the_core_offer_allow(toy: object) -> None
     assert counts.count_pairs(unlimited) == []  # no budget: the count is not limited, no split
 
 
+@pytest.mark.parametrize("sets", [0, 1000], ids=["", "hub-sets"])
 @pytest.mark.parametrize("links", [False, True], ids=["", "links"])
 @pytest.mark.parametrize(
     "changes",
@@ -39,10 +40,11 @@ def test_pairs_are_what_the_budget_and_the_core_offer_allow(toy: object) -> None
     ids=["tight", "equity", "one-mdt"],
 )
 def test_split_gives_the_optimum_with_a_valid_bound(
-    toy: object, monkeypatch: pytest.MonkeyPatch, changes: dict[str, object], links: bool
+    toy: object, monkeypatch: pytest.MonkeyPatch, changes: dict[str, object], links: bool, sets: int
 ) -> None:
     monkeypatch.setattr(counts, "MIN_GAIN", -1.0)  # split whether or not it pays
     monkeypatch.setattr(counts, "POPUP_LINK_SESSIONS", -1.0 if links else math.inf)
+    monkeypatch.setattr(counts, "MAX_HUB_SETS", sets)  # each count's hubs chosen by HiGHS, or one MIP per choice
     exact = {"solver": {"mip_rel_gap": 0.0}}
     inp = build_inputs(toy, toy_scenario(**changes, **exact))  # type: ignore[arg-type]
     m = build_model(inp)
@@ -51,6 +53,8 @@ def test_split_gives_the_optimum_with_a_valid_bound(
     out = counts.solve_by_counts(inp, m, SolverSettings(mip_rel_gap=0.0), progress=messages.append)
     assert out is not None and out.status is SolveStatus.OPTIMAL
     assert any("pop-up linking rows" in s for s in messages) is links
+    # With hub sets, every MIP solved names the hubs it was given; without, none does.
+    assert all(("hubs (" in s) is bool(sets) for s in messages if "best so far" in s)
     if not changes:
         # The pair LP's own MDT count (one session) is not the best: the walk must go on to none to find it.
         solved = [s for s in messages if "MDT session" in s]
@@ -64,6 +68,18 @@ def test_split_gives_the_optimum_with_a_valid_bound(
     plan = solve_inputs(inp)  # the same through the pipeline, with every invariant held
     assert plan.objective == pytest.approx(whole.objective, rel=1e-6)
     assert plan_violations(plan, inp) == []
+
+
+def test_hub_sets_keep_the_fixed_hubs_and_stop_at_the_limit(toy: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    inp = build_inputs(toy, toy_scenario(sites={"fixed_open": ["gp:A"]}))  # type: ignore[arg-type]
+    m = build_model(inp)
+    free = [s for s in m.HUBS if s != "gp:A"]
+    sets = counts.hub_sets(m, 2)
+    assert sets is not None and sorted(sets) == sorted((s,) for s in free)  # gp:A is open in every plan already
+    assert counts.hub_sets(m, 1) == [()]
+    assert counts.hub_sets(m, 0) is None  # gp:A cannot close
+    monkeypatch.setattr(counts, "MAX_HUB_SETS", len(free) - 1)
+    assert counts.hub_sets(m, 2) is None  # too many ways: HiGHS chooses within the count's MIP
 
 
 def test_split_that_does_not_pay_leaves_the_model_alone(toy: object, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,7 +107,7 @@ def test_split_and_whole_model_agree_on_south_bristol(bnssg: object, monkeypatch
         {
             "name": "south_bristol",
             "localities": ["South Bristol"],
-            "budget": {"annual": 580_000},
+            "budget": {"annual": 510_000},  # its share of the default budget by population
             "solver": {"time_limit": 300.0},
         }
     )
@@ -99,6 +115,7 @@ def test_split_and_whole_model_agree_on_south_bristol(bnssg: object, monkeypatch
     split = solve_inputs(build_inputs(bnssg, sc), progress=messages.append)  # type: ignore[arg-type]
     assert any("deciding hub counts first:" in s for s in messages)
     assert any("pop-up linking rows" in s for s in messages)
+    assert any("1 hub (" in s for s in messages)  # one-hub counts: the 14 hub candidates each on its own
     whole = solve_inputs(build_inputs(bnssg, sc.with_changes({"solver": {"split_counts": False}})))  # type: ignore[arg-type]
     for plan in (split, whole):
         assert plan.status is SolveStatus.OPTIMAL and plan.gap is not None and plan.gap <= 0.01 + 1e-9
