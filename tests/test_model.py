@@ -309,6 +309,38 @@ def test_restricting_to_the_chosen_hubs_keeps_their_optimum(toy: object) -> None
     assert b.objective == pytest.approx(a.objective, rel=1e-7)
 
 
+def test_hub_plan_scores_on_one_lp_equal_the_lp_of_the_restricted_model(toy: object) -> None:
+    """The search scores hub plans one after another on one warm HiGHS instance: each score must be the LP of the
+    model restricted to that plan's hubs, whatever plan came before it."""
+    import itertools
+
+    import pyomo.environ as pyo
+
+    from planner.heuristic import _LPScorer, restrict_to_hubs
+
+    sc = Scenario(name="toy").with_changes({"budget": {"annual": 2_500_000}, "solver": {"mip_rel_gap": 0.0}})
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    lp = build_model(inp)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(lp)
+    score = _LPScorer(lp)
+    candidates = list(inp.sites.index[inp.sites["is_hub"]])
+    plans = [frozenset(c) for c in itertools.combinations(candidates, 2)][:4]
+    compared = 0
+    for hubs, evening in [(plans[0], frozenset()), (plans[1], plans[1]), (plans[2], frozenset()), (plans[0], plans[0])]:
+        small = build_model(restrict_to_hubs(inp, hubs, evening))
+        for s in small.HUBS:
+            small.hub_open[s].fix(1.0)
+            small.hub_evening[s].fix(1.0 if s in evening else 0.0)
+        pyo.TransformationFactory("core.relax_integer_vars").apply_to(small)
+        expected = solve_pyomo(small, SolverSettings(mip_rel_gap=0.0))
+        if expected.status is not SolveStatus.OPTIMAL:  # a plan that breaks a hub rule: no score either
+            assert score((hubs, evening), 30.0) == float("inf")
+            continue
+        assert score((hubs, evening), 30.0) == pytest.approx(expected.objective, rel=1e-7)
+        compared += 1
+    assert compared >= 2
+
+
 def test_background_hub_search_hands_back_a_plan_the_full_model_accepts(toy: object) -> None:
     """The search run in a second process sends its plan as plain values; loaded into the full model they give the
     same objective and break no constraint."""
