@@ -53,7 +53,7 @@ def machine() -> str:
     return (
         f"- Machine: {os.cpu_count()} logical cores ({cpu}), {platform.system()} {platform.release()}\n"
         f"- Python {platform.python_version()}; {', '.join(versions)}\n"
-        f"- Run on {dt.date.today().isoformat()}"
+        f"- Written on {dt.date.today().isoformat()}; each section says when it was run (`--only` keeps the others)"
     )
 
 
@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
             continue
         print(f"running bench_{module} ...", flush=True)
         parts += [f"### {title}", "", f"`python -m bench.bench_{module} {' '.join(quick if args.quick else full)}`",
-                  "", run_case(module, quick if args.quick else full), ""]  # fmt: skip
+                  "", f"Run on {dt.date.today().isoformat()}.", "",
+                  run_case(module, quick if args.quick else full), ""]  # fmt: skip
     parts.append(END)
     block = "\n".join(parts)
     if BEGIN in text and END in text:

@@ -2,7 +2,8 @@
 
 A locality partnership's budget buys only a few hubs (£180,000 a year each, from budgets of £290,000-£860,000), so
 the LP relaxation opens fractions of several hubs and evening openings and its bound is loose: for South Bristol
-it is 17,423 against an optimum of 25,788, and HiGHS closes that by branching on single hubs for 15-20 seconds.
+(on the dataset's localities before December 2026, as are the figures below) it is 17,423 against an optimum of
+25,788, and HiGHS closes that by branching on single hubs for 15-20 seconds.
 Fixing the *number* of hubs and of evening openings removes most of it: the LP of South Bristol's best pair
 (2 hubs, 1 evening opening) is 24,008. The pairs the budget allows are few (five for South Bristol), so they are
 solved one at a time in the order of their LP bounds, and a pair whose LP bound is already within the gap of
@@ -16,6 +17,10 @@ count gets its own MIP (LP bound 18,581 for one session, 18,948 for two, 19,812 
 the pair). The LP bound is a convex function of the count (it is the value function of an LP in a right-hand
 side), so the counts are visited outward from the pair LP's own fractional count, each LP only when the queue
 reaches it, and a count whose neighbour nearer the middle is already pruned is pruned too.
+
+Where few hub choices remain within a count (:data:`MAX_HUB_SETS`), each gets its own LP and, best first, its own
+MIP: HiGHS would otherwise branch on single hubs even where the count's LP opens one whole hub (Inner City and
+East Bristol, 75 zones and 16 hub candidates: 5.7-9.6 s to 3.4-3.6 s; South Bristol 4.2-8.8 s to 3.2-3.7 s).
 
 Where the whole LP places more than :data:`POPUP_LINK_SESSIONS` pop-up sessions a week (South Gloucestershire: 19),
 the evening block is the hard part: choosing which venues get 17-22 whole sessions of 12 for about 217 contacts is
