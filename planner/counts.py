@@ -315,7 +315,6 @@ def solve_by_counts(
                 # Few ways to choose the hubs: each choice gets its own LP bound and, if it can beat the best, its
                 # own MIP. Even where the count's LP opens one whole hub, HiGHS spends seconds proving that no
                 # other hub does better (Inner City and East Bristol, equity-weighted: 3.5 s, against 0.7 s here).
-                _fix_node(lp, node.pair, node.mdt)
                 try:
                     for chosen in sets:
                         _fix_hubs((lp,), free, chosen)
