@@ -28,6 +28,7 @@ import shapely
 from geodata.dataset import Dataset, load_dataset
 from geodata.errors import DataValidationError, PlannerError
 from planner.charts import MEASURES, is_share
+from planner.charts import zone_values as charts_zone_values
 from planner.plan import Plan
 from planner.report import HEADLINE, comparison_table, format_indicator, headline_cards
 from planner.scenario import EVENING_SLOTS, LIBRARY_DIR, SPECIALTIES, Scenario, load_scenario, scenario_library
@@ -401,16 +402,11 @@ def zone_values(plan: Plan, measure: str, zones_geo: gpd.GeoDataFrame | None = N
 
     Without a plan's zones (``plan.zones`` empty) only ``imd_decile`` can be shown, from ``zones_geo``.
     """
-    z = plan.zones
-    if z.empty:
+    if plan.zones.empty:
         if measure == "imd_decile" and zones_geo is not None:
             return zones_geo["imd_decile"].astype(float)
         return pd.Series(dtype=float)
-    if measure == "demand":
-        return (z["contacts_day"] + z["contacts_evening_only"]).astype(float)
-    if measure not in z.columns:
-        raise ValueError(f"unknown map measure {measure!r}; expected one of {', '.join(MAP_MEASURES)}")
-    return z[measure].astype(float)
+    return charts_zone_values(plan, measure)
 
 
 def colour_scale(values: pd.Series, measure: str) -> tuple[list[list[int]], float, float]:

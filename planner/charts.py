@@ -42,14 +42,19 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def zone_display_values(plan: Plan, measure: str) -> pd.Series:
-    """A plan's zone values of ``measure`` as drawn: shares in percent, everything else as in ``plan.zones``."""
+def zone_values(plan: Plan, measure: str) -> pd.Series:
+    """A plan's zone values of ``measure`` (shares 0-1); ``demand`` is daytime plus evening-only contacts a week."""
     z = plan.zones
     if measure == "demand":
-        return z["contacts_day"] + z["contacts_evening_only"]
+        return (z["contacts_day"] + z["contacts_evening_only"]).astype(float)
     if measure not in z.columns:
         raise ValueError(f"unknown map measure {measure!r}; expected one of {', '.join(MEASURES)}")
-    values = z[measure].astype(float)
+    return z[measure].astype(float)
+
+
+def zone_display_values(plan: Plan, measure: str) -> pd.Series:
+    """A plan's zone values of ``measure`` as drawn: shares in percent, everything else as :func:`zone_values`."""
+    values = zone_values(plan, measure)
     return 100 * values if is_share(measure) else values
 
 
