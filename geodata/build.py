@@ -25,7 +25,7 @@ from geodata.errors import DataBuildError, PlannerError
 from geodata.localities import assign_localities
 from geodata.sites import build_sites
 from geodata.sources import SOURCES, read_table, sha256
-from geodata.travel import PARAMETERS_FILE, TRANSIT_DIR, compute_travel_times, distance, transit
+from geodata.travel import PARAMETERS_FILE, ROAD_DIR, TRANSIT_DIR, compute_travel_times, distance, transit
 from geodata.travel.transit import TRANSIT_SOURCE_DIR
 from geodata.zones import build_zones
 
@@ -206,7 +206,8 @@ SUPPORT_INPUTS: dict[str, tuple[str, str, str]] = {
 }
 """Raw inputs of the travel model (calibration, circuity check, bus routes): file, publisher, licence."""
 
-DATASET_ENTRIES = frozenset({ZONES_FILE, SITES_FILE, TRAVEL_FILE, MANIFEST_FILE, PARAMETERS_FILE, TRANSIT_DIR})
+DATASET_ENTRIES = frozenset({ZONES_FILE, SITES_FILE, TRAVEL_FILE, MANIFEST_FILE, PARAMETERS_FILE, TRANSIT_DIR,
+                             ROAD_DIR})  # fmt: skip
 """What a dataset folder holds: the only entries a rebuild may replace."""
 
 

@@ -211,3 +211,73 @@ def test_place_download_through_osmnx(fake_osm_servers: list[str], graph: Any) -
     # and the lower-level point download path hits the same Overpass server
     g2 = ox.graph_from_point((LAT0 + 2 * DLAT, LON0 + 2 * DLON), dist=300, network_type="drive", simplify=False)
     assert g2.number_of_nodes() > 0
+
+
+def test_road_network_core_round_trips_and_bad_folders_are_named(graph: Any, tmp_path: Path) -> None:
+    from geodata.travel.network import RoadNetwork
+
+    road = RoadNetwork.from_graph(graph, source="tiny_grid.osm")
+    road.to_parquet(tmp_path / "roads")
+    again = RoadNetwork.from_parquet(tmp_path / "roads")
+    pts = np.array([node_lonlat(0, 0), node_lonlat(4, 4), node_lonlat(1, 3), (LON0 + 0.0011, LAT0 + 0.0013)])
+    np.testing.assert_allclose(again.times(pts, pts), network_times(graph, pts, pts), rtol=1e-12)
+    assert again.source == "tiny_grid.osm" and again.seconds.nnz == road.seconds.nnz
+    (tmp_path / "roads" / "edges.parquet").unlink()
+    with pytest.raises(NetworkError, match=r"roads: not a road network folder"):
+        RoadNetwork.from_parquet(tmp_path / "roads")
+
+
+def _bnssg_grid_graphml(path: Path) -> Path:
+    """A synthetic road grid over the whole of BNSSG (about 1 km apart): real networks are not available here."""
+    from geodata.dataset import load_dataset
+
+    ds = load_dataset()
+    lon = np.concatenate([ds.zones["lon"], ds.sites["lon"]])
+    lat = np.concatenate([ds.zones["lat"], ds.sites["lat"]])
+    xs = np.arange(lon.min() - 0.02, lon.max() + 0.02, 0.014)
+    ys = np.arange(lat.min() - 0.02, lat.max() + 0.02, 0.009)
+    g = nx.MultiDiGraph(crs="epsg:4326")
+    for i, x in enumerate(xs):
+        for j, y in enumerate(ys):
+            g.add_node(i * 1000 + j, x=float(x), y=float(y), street_count=4)
+    for i, x in enumerate(xs):
+        for j, y in enumerate(ys):
+            for di, dj, kind in ((1, 0, "primary"), (0, 1, "residential")):
+                if i + di < len(xs) and j + dj < len(ys):
+                    a, b = i * 1000 + j, (i + di) * 1000 + j + dj
+                    metres = haversine_m(float(x), float(y), float(xs[i + di]), float(ys[j + dj]))
+                    for u, v in ((a, b), (b, a)):
+                        g.add_edge(u, v, highway=kind, length=metres, oneway=False, reversed=u != a)
+    ox.save_graphml(g, path)
+    return path
+
+
+def test_sites_added_to_a_network_dataset_are_routed_over_its_roads(raw_data: Path, tmp_path: Path) -> None:
+    from geodata.build import build_dataset
+    from geodata.dataset import load_dataset, read_dataset
+    from geodata.sites import read_user_sites
+
+    roads = _bnssg_grid_graphml(tmp_path / "bnssg_grid.graphml")
+    out = tmp_path / "dataset"
+    manifest = build_dataset(raw_data, out, network=roads, progress=False)
+    assert manifest["travel"]["car"].startswith(f"osmnx road network {roads}")
+    assert (out / "road_network" / "edges.parquet").is_file()
+    ds = read_dataset(out)
+    default = load_dataset()
+    # the grid's car times are not the distance model's
+    assert not np.allclose(ds.travel["car_day"].to_numpy(), default.travel["car_day"].to_numpy(), rtol=0.05)
+
+    # a user site standing where a dataset site stands gets that site's times, by road, bus and on foot
+    twin = ds.sites.index[17]
+    csv = tmp_path / "my_sites.csv"
+    site = ds.sites.loc[twin]
+    csv.write_text(f"site_id,name,lon,lat\nMY1,Twin,{site['lon']},{site['lat']}\n", encoding="utf-8")
+    added = ds.with_user_sites(read_user_sites(csv, ds.zones, existing=ds.sites.index))
+    cols = ["car_day", "car_evening", "pt_day", "pt_evening", "walk_day", "walk_evening"]
+    mine = added.travel[added.travel["site_id"] == "MY1"].set_index("zone_code")[cols].sort_index()
+    theirs = ds.travel[ds.travel["site_id"] == twin].set_index("zone_code")[cols].sort_index()
+    np.testing.assert_allclose(mine.to_numpy(), theirs.to_numpy(), atol=0.011)
+    # the same site on the default dataset (no road network kept) gets the distance model's car times
+    plain = default.with_user_sites(read_user_sites(csv, default.zones, existing=default.sites.index))
+    by_model = plain.travel[plain.travel["site_id"] == "MY1"].set_index("zone_code")["car_day"].sort_index()
+    assert not np.allclose(mine["car_day"].to_numpy(), by_model.to_numpy(), rtol=0.05)

@@ -33,6 +33,8 @@ from geodata.travel.distance import (
 TIME_COLUMNS = ["car_day", "car_evening", "pt_day", "pt_evening", "walk_day", "walk_evening"]
 PARAMETERS_FILE = "travel_model.json"
 TRANSIT_DIR = "transit"
+ROAD_DIR = "road_network"
+"""Where a dataset built with ``--network`` keeps the roads' routing core (for sites added later)."""
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,16 @@ class TravelResult:
         The distance-model parameters used.
     transit
         The public-transport network used, if any (written with the dataset so user sites can be added offline).
+    road
+        The road network's routing core used for car times, if any (:class:`geodata.travel.network.RoadNetwork`,
+        written with the dataset for the same reason).
     """
 
     times: pd.DataFrame
     metrics: dict[str, Any]
     params: TravelParameters
     transit: Any = field(default=None)
+    road: Any = field(default=None)
 
     def write_support(self, out_dir: Path) -> None:
         """Write what :func:`compute_travel_times` needs to add sites later without the raw data."""
@@ -63,6 +69,8 @@ class TravelResult:
             tdir = Path(out_dir) / TRANSIT_DIR
             tdir.mkdir(exist_ok=True)
             self.transit.to_parquet(tdir)
+        if self.road is not None:
+            self.road.to_parquet(Path(out_dir) / ROAD_DIR)
 
 
 def _transit_module() -> Any:
@@ -115,8 +123,8 @@ def compute_travel_times(
     source_dir
         Raw data folder: the distance model is calibrated from it and the bus network read from it.
     model_dir
-        A built dataset folder to take calibrated parameters and the bus network from instead (offline, for
-        user-added sites).
+        A built dataset folder to take calibrated parameters, the bus network and (if it was built with one) the
+        road network from instead (offline, for user-added sites).
     network
         A road network for car times (.osm/.graphml file, or a place name to download with internet).
     gtfs
@@ -171,24 +179,30 @@ def compute_travel_times(
             metrics[f"pt_{band}_route_share"] = round(float(served.mean()), 4)
             # Route-based where a route serves; the distance model's estimate elsewhere; never slower than walking.
             t[col] = np.minimum(np.where(served, routed, t[col]), t["walk_day"])
+    road = None
     if network is not None:
-        from geodata.travel.network import load_network, network_times
+        from geodata.travel.network import RoadNetwork, load_network
 
-        graph = load_network(network)
+        road = RoadNetwork.from_graph(load_network(network), source=str(network))
+    elif model_dir is not None and (Path(model_dir) / ROAD_DIR).is_dir():
+        from geodata.travel.network import RoadNetwork
+
+        road = RoadNetwork.from_parquet(Path(model_dir) / ROAD_DIR)
+    if road is not None:
         try:
-            car = network_times(
-                graph,
+            car = road.times(
                 zones[["lon", "lat"]].to_numpy(float),
                 sites[["lon", "lat"]].to_numpy(float),
                 max_snap_metres=SNAP_LIMIT_METRES,
                 names=([str(z) for z in zones.index], [str(s) for s in sites.index]),
             )
         except NetworkError as exc:
-            raise NetworkError(f"{network}: {exc}; use an extract that covers the whole of BNSSG") from None
+            where = network if network is not None else Path(model_dir or ".") / ROAD_DIR
+            raise NetworkError(f"{where}: {exc}; use an extract that covers the whole of BNSSG") from None
         fallback = ~np.isfinite(car)
         t["car_day"] = np.where(fallback, t["car_day"], car)
         t["car_evening"] = t["car_day"] * params.car_evening_factor
-        metrics["car"] = f"osmnx road network {network} ({int(fallback.sum())} pairs unreachable: distance model)"
+        metrics["car"] = f"osmnx road network {road.source} ({int(fallback.sum())} pairs unreachable: distance model)"
 
     n_z, n_s = len(zones), len(sites)
     out = pd.DataFrame(
@@ -202,7 +216,7 @@ def compute_travel_times(
     values = out[TIME_COLUMNS].to_numpy()
     if not np.isfinite(values).all() or (values < 0).any():
         raise DataBuildError("travel times contain missing, infinite or negative values")
-    return TravelResult(times=out, metrics=metrics, params=params, transit=net)
+    return TravelResult(times=out, metrics=metrics, params=params, transit=net, road=road)
 
 
-__all__ = ["TIME_COLUMNS", "TravelParameters", "TravelResult", "compute_travel_times"]
+__all__ = ["ROAD_DIR", "TIME_COLUMNS", "TravelParameters", "TravelResult", "compute_travel_times"]

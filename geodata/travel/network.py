@@ -3,20 +3,25 @@
 :func:`network_times` snaps zones and sites to their nearest graph nodes, builds one CSR matrix of edge travel times
 (the fastest of parallel edges) and runs a single multi-source :func:`scipy.sparse.csgraph.dijkstra` over the unique
 zone nodes, in batches (memory: batch x nodes floats). The straight-line distance from each point to its node is
-added at an access speed.
+added at an access speed. :class:`RoadNetwork` is that routing core on its own (node positions and the CSR
+matrix), which a dataset built with a network keeps so that sites added later are routed over the same roads.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
@@ -85,20 +90,123 @@ def load_network(network: Path | str, *, network_type: str = "drive") -> nx.Mult
     return graph
 
 
-def _snap(graph: nx.MultiDiGraph, lonlat: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
-    """Nearest node of each point and the straight-line metres to it."""
-    import osmnx as ox
+EARTH_RADIUS_M = 6_371_009.0
+"""osmnx's mean earth radius: snapping distances are the great-circle metres osmnx reports."""
+ROAD_FILES = ("nodes.parquet", "edges.parquet")
 
-    try:
-        nodes, dist = ox.distance.nearest_nodes(graph, lonlat[:, 0], lonlat[:, 1], return_dist=True)
-        return np.asarray(nodes), np.asarray(dist, float)
-    except ImportError:  # unprojected graph without scikit-learn: local equirectangular metres
-        ids = np.array(list(graph.nodes))
-        xy = np.array([[graph.nodes[n]["x"], graph.nodes[n]["y"]] for n in ids], float)
-        lat0 = math.radians(float(np.mean(xy[:, 1])))
-        scale = np.array([111_320.0 * math.cos(lat0), 110_574.0])
-        d, pos = cKDTree(xy * scale).query(lonlat * scale)
-        return ids[pos], np.asarray(d, float)
+
+def _unit_vectors(lonlat: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    lon, lat = np.radians(lonlat[:, 0]), np.radians(lonlat[:, 1])
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+
+
+@dataclass(frozen=True)
+class RoadNetwork:
+    """A road graph reduced to what routing needs: node positions and the fastest edge between each node pair.
+
+    It is what a dataset built with ``--network`` keeps (``road_network/``, a few MB for a city), so sites a user
+    adds later get their car times from the same roads as the dataset's own sites, without the original extract.
+
+    Attributes
+    ----------
+    lonlat
+        (n, 2) WGS84 longitude/latitude of the nodes.
+    seconds
+        (n, n) CSR matrix of edge travel times in seconds (the fastest of parallel edges).
+    source
+        What the network was made from (the extract's name or the place), for the dataset's manifest.
+    """
+
+    lonlat: npt.NDArray[np.float64]
+    seconds: Any
+    source: str = ""
+
+    @classmethod
+    def from_graph(cls, graph: nx.MultiDiGraph, weight: str = "travel_time", source: str = "") -> RoadNetwork:
+        """The routing core of an osmnx graph (nodes ``x`` = lon, ``y`` = lat; edges carry ``weight`` seconds)."""
+        if graph.number_of_nodes() == 0:
+            raise NetworkError("the road network has no nodes")
+        csr, index = graph_csr(graph, weight)
+        lonlat = np.empty((len(index), 2))
+        for node, i in index.items():
+            lonlat[i] = graph.nodes[node]["x"], graph.nodes[node]["y"]
+        return cls(lonlat=lonlat, seconds=csr, source=source)
+
+    def to_parquet(self, directory: Path) -> None:
+        """Write the nodes and edges as two small parquet files (and a JSON note) into ``directory``."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        coo = self.seconds.tocoo()
+        opts: dict[str, Any] = {"index": False, "compression": "zstd"}
+        pd.DataFrame({"lon": self.lonlat[:, 0], "lat": self.lonlat[:, 1]}).to_parquet(d / ROAD_FILES[0], **opts)
+        edges = {"u": coo.row.astype(np.int32), "v": coo.col.astype(np.int32), "seconds": coo.data}
+        pd.DataFrame(edges).to_parquet(d / ROAD_FILES[1], **opts)
+        note = {"source": self.source, "nodes": len(self.lonlat), "edges": int(coo.nnz)}
+        (d / "road_network.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_parquet(cls, directory: Path) -> RoadNetwork:
+        """Read a network written by :meth:`to_parquet`.
+
+        Raises
+        ------
+        NetworkError
+            When a file is missing or malformed, naming the folder.
+        """
+        d = Path(directory)
+        try:
+            note = json.loads((d / "road_network.json").read_text(encoding="utf-8"))
+            nodes = pd.read_parquet(d / ROAD_FILES[0])
+            edges = pd.read_parquet(d / ROAD_FILES[1])
+            lonlat = nodes[["lon", "lat"]].to_numpy(float)
+            n = len(lonlat)
+            seconds = sp.csr_matrix(
+                (edges["seconds"].to_numpy(float), (edges["u"].to_numpy(np.int64), edges["v"].to_numpy(np.int64))),
+                shape=(n, n),
+            )
+        except (OSError, KeyError, ValueError) as exc:
+            raise NetworkError(f"{d}: not a road network folder ({type(exc).__name__}: {exc})") from None
+        return cls(lonlat=lonlat, seconds=seconds, source=str(note.get("source", "")))
+
+    def snap(self, lonlat: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Nearest node of each point and the great-circle metres to it (as osmnx's ``nearest_nodes``)."""
+        chord, pos = cKDTree(_unit_vectors(self.lonlat)).query(_unit_vectors(lonlat))
+        metres = 2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(np.asarray(chord, float) / 2.0, 0.0, 1.0))
+        return np.asarray(pos, np.int64), metres
+
+    def times(
+        self,
+        zone_lonlat: npt.NDArray[np.float64],
+        site_lonlat: npt.NDArray[np.float64],
+        *,
+        access_speed_kmh: float = ACCESS_SPEED_KPH,
+        progress: bool = False,
+        max_snap_metres: float | None = None,
+        names: tuple[Sequence[str], Sequence[str]] | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """Minutes from every zone to every site over the roads; see :func:`network_times`."""
+        zone_lonlat = np.asarray(zone_lonlat, float).reshape(-1, 2)
+        site_lonlat = np.asarray(site_lonlat, float).reshape(-1, 2)
+        out = np.full((len(zone_lonlat), len(site_lonlat)), np.inf)
+        if len(zone_lonlat) == 0 or len(site_lonlat) == 0:
+            return out
+        z_idx, z_dist = self.snap(zone_lonlat)
+        s_idx, s_dist = self.snap(site_lonlat)
+        if max_snap_metres is not None:
+            _check_reach(z_dist, s_dist, max_snap_metres, names)
+        sources, z_pos = np.unique(z_idx, return_inverse=True)
+        seconds = np.empty((len(sources), len(s_idx)))
+        batches = np.array_split(np.arange(len(sources)), max(1, math.ceil(len(sources) / BATCH)))
+        iterator: Any = batches
+        if progress:
+            from tqdm import tqdm
+
+            iterator = tqdm(batches, desc="road network", unit="batch")
+        for b in iterator:
+            if len(b):
+                seconds[b] = dijkstra(self.seconds, directed=True, indices=sources[b])[:, s_idx]
+        per_minute = access_speed_kmh * 1000.0 / 60.0
+        return seconds[z_pos] / 60.0 + (z_dist / per_minute)[:, None] + (s_dist / per_minute)[None, :]
 
 
 def _check_reach(
@@ -172,34 +280,17 @@ def network_times(
     numpy.ndarray
         (n, m) minutes; inf where the site's node cannot be reached from the zone's node.
     """
-    zone_lonlat = np.asarray(zone_lonlat, float).reshape(-1, 2)
-    site_lonlat = np.asarray(site_lonlat, float).reshape(-1, 2)
-    out = np.full((len(zone_lonlat), len(site_lonlat)), np.inf)
     if len(zone_lonlat) == 0 or len(site_lonlat) == 0:
-        return out
-    if graph.number_of_nodes() == 0:
-        raise NetworkError("the road network has no nodes")
-    csr, index = graph_csr(graph, weight)
-    z_nodes, z_dist = _snap(graph, zone_lonlat)
-    s_nodes, s_dist = _snap(graph, site_lonlat)
-    if max_snap_metres is not None:
-        _check_reach(z_dist, s_dist, max_snap_metres, names)
-    z_idx = np.array([index[n] for n in z_nodes], np.int64)
-    s_idx = np.array([index[n] for n in s_nodes], np.int64)
-    sources, z_pos = np.unique(z_idx, return_inverse=True)
-    seconds = np.empty((len(sources), len(s_idx)))
-    batches = np.array_split(np.arange(len(sources)), max(1, math.ceil(len(sources) / BATCH)))
-    iterator: Any = batches
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(batches, desc="road network", unit="batch")
-    for b in iterator:
-        if len(b):
-            seconds[b] = dijkstra(csr, directed=True, indices=sources[b])[:, s_idx]
-    per_minute = access_speed_kmh * 1000.0 / 60.0
-    out = seconds[z_pos] / 60.0 + (z_dist / per_minute)[:, None] + (s_dist / per_minute)[None, :]
-    return out
+        return np.full((len(zone_lonlat), len(site_lonlat)), np.inf)
+    road = RoadNetwork.from_graph(graph, weight)
+    return road.times(
+        zone_lonlat,
+        site_lonlat,
+        access_speed_kmh=access_speed_kmh,
+        progress=progress,
+        max_snap_metres=max_snap_metres,
+        names=names,
+    )
 
 
-__all__ = ["load_network", "network_times"]
+__all__ = ["RoadNetwork", "load_network", "network_times"]
