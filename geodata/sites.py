@@ -171,6 +171,11 @@ def _kinds(frame: pd.DataFrame) -> pd.Series:
     return frame["kind"].astype(str).str.strip().str.lower().replace({"": "user", "nan": "user"})
 
 
+def _ids_and_names(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Site ids and names as the planner keeps them (text, surrounding spaces trimmed): checked and stored alike."""
+    return frame["site_id"].astype(str).str.strip(), frame["name"].map(_as_text).str.strip()
+
+
 def row_problems(
     frame: pd.DataFrame,
     path: Path | str,
@@ -209,8 +214,7 @@ def row_problems(
     def add(row: int, message: str) -> None:
         found.append((row, message))
 
-    ids = frame["site_id"].astype(str).str.strip()
-    names = frame["name"].map(_as_text).str.strip()
+    ids, names = _ids_and_names(frame)
     lon = pd.to_numeric(frame["lon"], errors="coerce")
     lat = pd.to_numeric(frame["lat"], errors="coerce")
     kinds = _kinds(frame)
@@ -359,10 +363,10 @@ def read_user_sites(
         raise DataValidationError(summary, problems=problems)
     lon = pd.to_numeric(frame["lon"]).astype(float)
     lat = pd.to_numeric(frame["lat"]).astype(float)
-    ids = frame["site_id"].astype(str).str.strip()
+    ids, names = _ids_and_names(frame)
     kind = _kinds(frame)
     pts = gpd.GeoDataFrame(
-        {"name": frame["name"].map(_as_text).str.strip().to_numpy(), "kind": kind.to_numpy(), "lon": lon.to_numpy(),
+        {"name": names.to_numpy(), "kind": kind.to_numpy(), "lon": lon.to_numpy(),
          "lat": lat.to_numpy()},
         index=pd.Index(ids.to_numpy(), name="site_id"),
         geometry=gpd.points_from_xy(lon, lat),

@@ -163,6 +163,11 @@ def _describe(pair: Pair, mdt: int | None, chosen: tuple[str, ...] | None = None
     return f"{hubs}, {pair[1]} open in the evening, {sessions} a week"
 
 
+def free_hubs(m: pyo.ConcreteModel) -> list[str]:
+    """The hub candidates whose opening the model leaves to the solver (the scenario fixes none of them)."""
+    return [s for s in m.HUBS if not m.hub_open[s].fixed]
+
+
 def hub_sets(m: pyo.ConcreteModel, hubs: int) -> list[tuple[str, ...]] | None:
     """Every way of choosing the hubs of a count that opens ``hubs`` of them, if there are few enough.
 
@@ -173,7 +178,7 @@ def hub_sets(m: pyo.ConcreteModel, hubs: int) -> list[tuple[str, ...]] | None:
     list of tuple of str or None
         The free hubs to open, one tuple per choice; ``None`` when there are more than :data:`MAX_HUB_SETS`.
     """
-    free = [s for s in m.HUBS if not m.hub_open[s].fixed]
+    free = free_hubs(m)
     k = hubs - sum(1 for s in m.HUBS if m.hub_open[s].fixed and (m.hub_open[s].value or 0) > 0.5)
     if k < 0 or k > len(free) or math.comb(len(free), k) > MAX_HUB_SETS:
         return None
@@ -281,7 +286,7 @@ def solve_by_counts(
             seq += 1
             heapq.heappush(queue, _Node(key, seq, pair, mdt, known, step, hubs))
 
-        free = [s for s in m.HUBS if not m.hub_open[s].fixed]
+        free = free_hubs(m)
 
         while queue:
             node = heapq.heappop(queue)
