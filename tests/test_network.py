@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -281,3 +282,15 @@ def test_sites_added_to_a_network_dataset_are_routed_over_its_roads(raw_data: Pa
     plain = default.with_user_sites(read_user_sites(csv, default.zones, existing=default.sites.index))
     by_model = plain.travel[plain.travel["site_id"] == "MY1"].set_index("zone_code")["car_day"].sort_index()
     assert not np.allclose(mine["car_day"].to_numpy(), by_model.to_numpy(), rtol=0.05)
+
+    # a site the dataset's roads do not reach is refused by name (here the roads are swapped for the tiny grid)
+    from geodata.errors import DataValidationError
+    from geodata.travel.network import RoadNetwork
+
+    shutil.rmtree(out / "road_network")
+    RoadNetwork.from_graph(load_network(FIXTURE)).to_parquet(out / "road_network")
+    far = tmp_path / "far.csv"
+    far.write_text("site_id,name,lon,lat\nFAR1,Weston,-2.9770,51.3460\n", encoding="utf-8")
+    refused = r"site FAR1 \(-2\.97700, 51\.34600\) is 28\.7 km from the nearest road of the dataset's road network"
+    with pytest.raises(DataValidationError, match=refused):
+        read_dataset(out).with_user_sites(read_user_sites(far, ds.zones, existing=ds.sites.index))
