@@ -114,6 +114,14 @@ def test_graphml_round_trip(graph: Any, tmp_path: Path) -> None:
     np.testing.assert_allclose(network_times(again, pts, pts), network_times(graph, pts, pts), rtol=1e-9)
 
 
+def test_a_projected_graphml_is_routed_in_lon_lat(graph: Any, tmp_path: Path) -> None:
+    path = tmp_path / "grid_utm.graphml"
+    ox.save_graphml(ox.projection.project_graph(graph), path)  # metres in UTM zone 30N
+    again = load_network(path)
+    pts = np.array([node_lonlat(0, 0), node_lonlat(4, 4), (LON0 + 0.0011, LAT0 + 0.0013)])
+    np.testing.assert_allclose(network_times(again, pts, pts), network_times(graph, pts, pts), rtol=1e-6)
+
+
 def test_missing_and_bad_files(tmp_path: Path) -> None:
     with pytest.raises(NetworkError, match=r"missing\.osm: road network file not found"):
         load_network(tmp_path / "missing.osm")

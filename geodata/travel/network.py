@@ -53,8 +53,9 @@ def load_network(network: Path | str, *, network_type: str = "drive") -> nx.Mult
     Parameters
     ----------
     network
-        A local ``.osm`` (OSM XML) or ``.graphml`` file, or a place name (for example ``"Clevedon, UK"``) downloaded
-        through osmnx (Nominatim + Overpass, as configured in ``osmnx.settings``) where there is internet.
+        A local ``.osm`` (OSM XML) or ``.graphml`` file (lon/lat or projected), or a place name (for example
+        ``"Clevedon, UK"``) downloaded through osmnx (Nominatim + Overpass, as configured in ``osmnx.settings``)
+        where there is internet.
     network_type
         osmnx network type for downloads.
 
@@ -85,6 +86,10 @@ def load_network(network: Path | str, *, network_type: str = "drive") -> nx.Mult
             ) from None
     if graph.number_of_nodes() == 0 or graph.number_of_edges() == 0:
         raise NetworkError(f"{network}: the road network has no edges")
+    crs = graph.graph.get("crs")
+    if crs is not None and ox.projection.is_projected(crs):
+        # A graph saved projected (metres) would be snapped and routed as if its metres were degrees.
+        graph = ox.projection.project_graph(graph, to_latlong=True)
     graph = ox.routing.add_edge_speeds(graph, fallback=FALLBACK_SPEED_KPH)
     graph = ox.routing.add_edge_travel_times(graph)
     return graph
