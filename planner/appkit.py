@@ -27,7 +27,7 @@ import shapely
 
 from geodata.dataset import Dataset, load_dataset
 from geodata.errors import DataValidationError, PlannerError
-from planner.charts import MEASURES, is_share
+from planner.charts import MEASURES, is_share, popup_label, popups_in_use
 from planner.charts import zone_values as charts_zone_values
 from planner.plan import Plan
 from planner.report import HEADLINE, comparison_table, format_indicator, headline_cards
@@ -623,8 +623,10 @@ def build_map(
         map_style=None,
         tooltip={"html": "{tip}", "style": {"fontSize": "12px", "maxWidth": "360px"}},
     )
-    return MapSpec(deck=deck, measure=measure, lo=lo, hi=hi, counts={k: len(v) for k, v in sites.items()},
-                   lines=len(lines))  # fmt: skip
+    counts = {k: len(v) for k, v in sites.items()}
+    if not plan.sites.empty:  # pop-ups at open hubs are drawn as the hubs; the legend names them too
+        counts["popup_at_hub"] = int((popups_in_use(plan.sites) & plan.sites["hub_open"]).sum())
+    return MapSpec(deck=deck, measure=measure, lo=lo, hi=hi, counts=counts, lines=len(lines))
 
 
 def legend_html(spec: MapSpec) -> str:
@@ -652,9 +654,11 @@ def legend_html(spec: MapSpec) -> str:
     ]
     for key, (label, colour, _r) in SERVICE_STYLE.items():
         rgb = f"rgb({colour[0]},{colour[1]},{colour[2]})"
+        n = spec.counts.get(key, 0)
+        text = popup_label(n, spec.counts.get("popup_at_hub", 0)) if key == "popup" else f"{label} ({n})"
         parts.append(
             f"<div><span style='display:inline-block;width:12px;height:12px;border-radius:50%;background:{rgb}'>"
-            f"</span> {html.escape(label)} ({spec.counts.get(key, 0)})</div>"
+            f"</span> {html.escape(text)}</div>"
         )
     if spec.lines:
         parts.append("<b>Lines</b>")

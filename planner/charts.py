@@ -58,15 +58,30 @@ def zone_display_values(plan: Plan, measure: str) -> pd.Series:
     return 100 * values if is_share(measure) else values
 
 
+def popup_label(venues: int, at_hubs: int) -> str:
+    """The legend entry of pop-up venues drawn as such, naming those at open hubs (drawn as hubs) as well.
+
+    Without them the legend's count would fall short of the plan's pop-up sites in the tables.
+    """
+    return f"pop-up venues ({venues}" + (f", and {at_hubs} at open hubs)" if at_hubs else ")")
+
+
+def popups_in_use(sites: pd.DataFrame) -> pd.Series:
+    """Whether each site holds pop-up sessions in the plan (any evening slot)."""
+    return sites[[c for c in sites.columns if c.startswith("popup_")]].sum(axis=1) > 0
+
+
 def _draw_sites(ax: Any, plan: Plan) -> list[Line2D]:
     s = plan.sites
-    popups = s[[c for c in s.columns if c.startswith("popup_")]].sum(axis=1) > 0
+    popups = popups_in_use(s)
     mdt = s[[c for c in s.columns if c.startswith("mdt_") and c != "mdt"]].sum(axis=1) > 0
+    shown = popups & ~s["hub_open"]  # pop-ups at an open hub are drawn as the hub; venues, not sessions, counted
+    day_hub, evening_hub = s["hub_open"] & ~s["hub_evening"], s["hub_evening"]
     layers = [
-        (popups & ~s["hub_open"], "^", "#1b9e77", 28, "pop-up venues"),  # counted as sites, not sessions
-        (s["hub_open"] & ~s["hub_evening"], "s", "#222222", 46, "hub (daytime)"),
-        (s["hub_evening"], "*", "#d95f02", 120, "hub, open evenings and Saturdays"),
-        (mdt, "D", "#7570b3", 22, "hubs hosting MDT sessions"),
+        (shown, "^", "#1b9e77", 28, popup_label(int(shown.sum()), int((popups & s["hub_open"]).sum()))),
+        (day_hub, "s", "#222222", 46, f"hub (daytime) ({int(day_hub.sum())})"),
+        (evening_hub, "*", "#d95f02", 120, f"hub, open evenings and Saturdays ({int(evening_hub.sum())})"),
+        (mdt, "D", "#7570b3", 22, f"hubs hosting MDT sessions ({int(mdt.sum())})"),
     ]
     handles = []
     for mask, marker, colour, size, label in layers:
@@ -76,7 +91,7 @@ def _draw_sites(ax: Any, plan: Plan) -> list[Line2D]:
         )
         handles.append(
             Line2D([], [], marker=marker, color="none", markerfacecolor=colour, markeredgecolor="white", markersize=8,
-                   label=f"{label} ({int(mask.sum())})")
+                   label=label)
         )  # fmt: skip
     return handles
 

@@ -399,6 +399,28 @@ def test_build_map_layers_tooltips_and_legend(plan_b: Any, zones: Any) -> None:
     assert empty.lo == 1 and empty.hi == 10 and sum(empty.counts.values()) == 0
 
 
+def test_legends_count_every_pop_up_venue_including_those_at_open_hubs(plan_b: Any, zones: Any) -> None:
+    import dataclasses
+
+    import matplotlib.pyplot as plt
+
+    from planner import charts
+
+    sites = plan_b.sites.copy()
+    hub = sites.index[sites["hub_open"]][0]
+    sites.loc[hub, "popup_weekday_evening"] = 1  # a pop-up session at an open hub is drawn as the hub
+    plan = dataclasses.replace(plan_b, sites=sites)
+    in_use = int(charts.popups_in_use(sites).sum())
+    legend = ak.legend_html(ak.build_map(plan, ak.simplified_zones(zones)))
+    assert f"pop-up venues ({in_use - 1}, and 1 at open hubs)" in legend
+    fig, ax = plt.subplots()
+    labels = [h.get_label() for h in charts._draw_sites(ax, plan)]
+    plt.close(fig)
+    assert f"pop-up venues ({in_use - 1}, and 1 at open hubs)" in labels and "hub (daytime) (2)" in labels
+    plain = ak.legend_html(ak.build_map(plan_b, ak.simplified_zones(zones)))
+    assert f"pop-up venues ({int(charts.popups_in_use(plan_b.sites).sum())})" in plain
+
+
 def test_shares_are_shown_as_percentages_on_maps_and_legends(plan_b: Any, zones: Any) -> None:
     from planner.charts import difference_label, zone_display_values
 
