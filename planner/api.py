@@ -56,9 +56,10 @@ def _cores() -> int:
 
 def _violation_dicts(violations: list[Violation]) -> tuple[dict[str, object], ...]:
     return tuple(
-        {"requirement": v.requirement, "message": v.message, "shortfall": round(v.shortfall, 3), "unit": v.unit}
+        {"requirement": v.requirement, "message": v.message, "shortfall": round(v.shortfall, 3), "unit": v.unit,
+         "repair": v.repair, "proven": v.proven}
         for v in violations
-    )
+    )  # fmt: skip
 
 
 def _families(sc: Scenario) -> list[str]:
@@ -75,51 +76,57 @@ def _families(sc: Scenario) -> list[str]:
     return out
 
 
-def _describe(label: str, amount: float, sc: Scenario) -> Violation:
+def _describe(label: str, amount: float, sc: Scenario, *, repair: int = 0, proven: bool = True) -> Violation:
+    # A check stopped by its time limit found a repair of this size; a smaller one may exist.
+    most = "" if proven else "at most "
     if label == "budget":
-        return Violation(
-            "budget",
-            f"the budget of £{sc.budget.annual:,.0f} a year is £{amount:,.0f} short of the cheapest plan that meets "
-            "every other requirement",
-            amount,
-            "GBP/year",
+        message = (
+            f"the budget of £{sc.budget.annual:,.0f} a year is {most}£{amount:,.0f} short of the cheapest plan that "
+            "meets every other requirement"
         )
+        return Violation("budget", message, amount, "GBP/year", repair, proven)
     if label == "core_hub":
-        return Violation(
-            "core_hub",
-            f"{amount:g} locality core hub(s) cannot be opened within the other requirements",
-            amount,
-            "hubs",
-        )
+        message = f"{most}{amount:g} locality core hub(s) cannot be opened within the other requirements"
+        return Violation("core_hub", message, amount, "hubs", repair, proven)
     if label in ("max_hubs", "exact_hubs"):
-        return Violation(
-            "hub_count", f"the hub count has to move by {amount:g} to meet the other requirements", amount, "hubs"
-        )
+        message = f"the hub count has to move by {most}{amount:g} to meet the other requirements"
+        return Violation("hub_count", message, amount, "hubs", repair, proven)
     what = {
         "coverage_day": "daytime contacts",
         "coverage_evening": "evening-only contacts",
         "coverage_mdt": "MDT reviews",
     }[label]
-    return Violation(
-        label,
-        f"{amount:,.1f} {what} a week cannot be served within {sc.travel.max_minutes:g} minutes by {sc.travel.mode} "
-        "under the budget, capacity and workforce",
-        amount,
-        "per week",
+    message = (
+        f"{most}{amount:,.1f} {what} a week cannot be served within {sc.travel.max_minutes:g} minutes by "
+        f"{sc.travel.mode} under the budget, capacity and workforce"
     )
+    return Violation(label, message, amount, "per week", repair, proven)
 
 
-def diagnose_infeasible(inp: ModelInputs) -> list[Violation]:
+DIAGNOSIS_MIN_SECONDS = 5.0
+"""Least time for each requirement's check, however short the scenario's time limit."""
+
+DIAGNOSIS_TIME_FACTOR = 2.0
+"""The checks together get this many times the scenario's time limit (South Bristol's pioneer scenario under full
+coverage needs 23 s to prove its coverage shortfall; checks stopped sooner report theirs as "at most")."""
+
+
+def diagnose_infeasible(inp: ModelInputs, *, time_limit: float | None = None) -> list[Violation]:
     """Find which hard requirements cannot be met, and by how much.
 
     Each family of hard requirements (budget, core hub per locality, hub count, coverage) is relaxed on its
     own with a penalised slack while the others stay hard; the least violation that makes the rest feasible
-    is that requirement's shortfall. Each violation found is one way to repair the scenario.
+    is that requirement's shortfall. Each family whose relaxation restores feasibility is one repair (its
+    violations numbered alike in ``repair``); a check stopped by its time limit reports the violation it found,
+    marked ``proven=False``, as an upper bound.
 
     Parameters
     ----------
     inp
         The inputs of a scenario whose model was infeasible.
+    time_limit
+        Seconds for all the checks together, shared out evenly as they finish (each gets at least
+        :data:`DIAGNOSIS_MIN_SECONDS`); ``None``: :data:`DIAGNOSIS_TIME_FACTOR` times the scenario's time limit.
 
     Returns
     -------
@@ -128,18 +135,44 @@ def diagnose_infeasible(inp: ModelInputs) -> list[Violation]:
     """
     sc = inp.scenario
     settings = _settings(sc)
+    families = _families(sc)
+    began = time.perf_counter()
+    total = DIAGNOSIS_TIME_FACTOR * sc.solver.time_limit if time_limit is None else time_limit
     out: list[Violation] = []
-    for family in _families(sc):
+    repair = 0
+    for i, family in enumerate(families):
+        share = (total - (time.perf_counter() - began)) / (len(families) - i)
         m = build_model(inp, elastic={family})
-        outcome = solve_pyomo(m, replace(settings, mip_rel_gap=1e-6))
+        outcome = solve_pyomo(m, replace(settings, mip_rel_gap=1e-6, time_limit=max(share, DIAGNOSIS_MIN_SECONDS)))
         if not outcome.status.has_solution:
-            continue  # relaxing this requirement alone does not help
+            continue  # relaxing this requirement alone does not help (or nothing was found in time)
+        proven = outcome.status is SolveStatus.OPTIMAL
         totals: dict[str, float] = {}
         for label, var, _scale in m.VIOLATIONS:
             amount = sum((v.value or 0.0) for v in var.values()) if var.is_indexed() else (var.value or 0.0)
             totals[label] = totals.get(label, 0.0) + float(amount)
-        out.extend(_describe(label, amount, sc) for label, amount in totals.items() if amount > 1e-6)
+        found = [_describe(label, amount, sc, repair=repair, proven=proven)
+                 for label, amount in totals.items() if amount > 1e-6]  # fmt: skip
+        out.extend(found)
+        repair += bool(found)
     return out
+
+
+def repair_message(found: list[Violation]) -> str:
+    """The infeasible plan's message: each repair's shortfalls joined by "and", the repairs by "or"."""
+    if not found:
+        return "no plan meets every hard requirement"
+    repairs: dict[int, list[Violation]] = {}
+    for v in found:
+        repairs.setdefault(v.repair, []).append(v)
+    texts = [
+        " and ".join(v.message for v in group)
+        + ("" if all(v.proven for v in group) else " (its check stopped at the time limit: less may do)")
+        for group in repairs.values()
+    ]
+    if len(texts) == 1:
+        return f"no plan meets every hard requirement; this repair would: {texts[0]}"
+    return "no plan meets every hard requirement; any one of these repairs would: " + "; or ".join(texts)
 
 
 def _keep_better(
@@ -248,12 +281,7 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
     if outcome.status is SolveStatus.INFEASIBLE:
         progress("infeasible: measuring which requirement cannot be met")
         found = diagnose_infeasible(inp)
-        message = (
-            "no plan meets every hard requirement; any one of these repairs would: "
-            + "; or ".join(v.message for v in found)
-            if found
-            else "no plan meets every hard requirement"
-        )
+        message = repair_message(found)
         return Plan(
             scenario_name=sc.name,
             status=outcome.status,

@@ -346,8 +346,10 @@ def advice(plan: Plan, sc: Scenario) -> list[str]:
         seen.add(req)
         if req == "budget":
             now = sc.budget.annual or 0.0
+            # an unproven shortfall (its check stopped at the time limit) is enough, but maybe more than needed
+            by = "at least" if v.get("proven", True) else "up to"
             tips.append(
-                f"Raise the annual budget by at least £{short:,.0f} (to about £{now + short:,.0f}), or ask for fewer "
+                f"Raise the annual budget by {by} £{short:,.0f} (to about £{now + short:,.0f}), or ask for fewer "
                 "hubs, fewer fixed-open sites or no core hub in every locality."
             )
         elif req == "core_hub":

@@ -30,16 +30,26 @@ class Violation:
         How much is missing, in ``unit``.
     unit
         Unit of the shortfall (``GBP/year``, ``hubs``, ``contacts/week``...).
+    repair
+        Which repair the shortfall belongs to: shortfalls with the same number are needed together, those with
+        different numbers are alternatives (the infeasibility diagnosis relaxes one family of requirements at a
+        time; coverage, for one, can fall short in daytime and MDT reviews at once).
+    proven
+        ``False`` when the check stopped at its time limit: the shortfall is then the least found, an upper bound
+        on the least needed.
     """
 
     requirement: str
     message: str
     shortfall: float
     unit: str
+    repair: int = 0
+    proven: bool = True
 
 
 def _money(x: float) -> str:
-    return f"£{x:,.0f}"
+    # pence for a shortfall under a pound: "short by £0" would read as no shortfall at all
+    return f"£{x:,.2f}" if 0 < abs(x) < 1 else f"£{x:,.0f}"
 
 
 def check_core_hubs(inp: ModelInputs) -> list[Violation]:
@@ -239,13 +249,14 @@ def check_coverage(inp: ModelInputs) -> list[Violation]:
                 "contacts/week",
             )
         )
-    if sc.budget.annual is not None and evening_demand > 0:
-        # Cheapest evening capacity per contact a year, against what the budget leaves after the required hubs.
+    if sc.budget.annual is not None and evening_demand > 0 and evening_cap >= evening_demand:
+        # Cheapest evening capacity per contact a year, against what the budget leaves after the required hubs
+        # (where the capacity itself falls short, as above, no budget is enough and a figure would mislead).
         per_contact = min(
             WEEKS_PER_YEAR * sc.popups.cost_per_session / sc.popups.capacity_per_session
-            if sc.popups.enabled and len(popup_sites)
+            if sc.popups.enabled and len(popup_sites) and sc.popups.capacity_per_session > 0
             else np.inf,
-            sc.hubs.evening_cost / max(2 * sc.hubs.capacity_evening, 1e-9),
+            sc.hubs.evening_cost / (2 * sc.hubs.capacity_evening) if sc.hubs.capacity_evening > 0 else np.inf,
         )
         left = sc.budget.annual - minimum_hubs(inp) * sc.hubs.fixed_cost
         needed = per_contact * evening_demand

@@ -97,6 +97,16 @@ def _select_sites(dataset: Dataset, scenario: Scenario, localities: set[str]) ->
     if scenario.sites.popup_kinds is not None:
         popup_ok &= out["kind"].isin(scenario.sites.popup_kinds) | added
     out["fixed_open"] = out.index.isin(scenario.sites.fixed_open)
+    # A fixed site overrides the scenario's hub kinds (an estates planner testing a library), not the site's own
+    # suitability: a pharmacy or a school is not a place for a hub (add it with can_hub true if it is).
+    unfit = out.index[out["fixed_open"] & ~out["can_hub"].astype(bool)]
+    if len(unfit):
+        sid = unfit[0]
+        raise ModelInputError(
+            f"scenario {scenario.name!r}, field 'sites.fixed_open': site {sid!r} ({out.at[sid, 'name']}, a "
+            f"{out.at[sid, 'kind']}) cannot be a hub (can_hub is false in the dataset); add it through "
+            "sites.extra_file with can_hub true if it can"
+        )
     out["is_hub"] = hub_ok | out["fixed_open"]
     out["is_popup"] = popup_ok
     out["is_mdt"] = out["is_hub"] & out["can_mdt"].astype(bool) & scenario.mdt.enabled

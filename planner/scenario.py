@@ -196,7 +196,8 @@ class Sites(_Frozen):
     """Which candidate sites the plan may use."""
 
     fixed_open: tuple[str, ...] = ()
-    """Site ids that must open as hubs (e.g. existing centres)."""
+    """Site ids that must open as hubs (e.g. existing centres). Any site that can be a hub (``can_hub``), also of a
+    kind ``hub_kinds`` leaves out (a library, say); a school or pharmacy only if added with ``can_hub`` true."""
     closed: tuple[str, ...] = ()
     """Site ids that may not be used at all (e.g. 'the Hartcliffe site is not available')."""
     hub_kinds: tuple[SiteKind, ...] | None = None

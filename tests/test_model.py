@@ -199,6 +199,74 @@ def test_infeasible_solve_says_which_requirement_and_by_how_much() -> None:
     assert found["coverage_day"]["shortfall"] == pytest.approx(6.0)
     assert "£50 short" in plan.message
     assert "6.0 daytime contacts a week cannot be served within 25 minutes" in plan.message
+    # two alternatives, each proven by its check
+    assert found["budget"]["repair"] != found["coverage_day"]["repair"]
+    assert found["budget"]["proven"] and found["coverage_day"]["proven"]
+    assert "any one of these repairs would:" in plan.message and "; or " in plan.message
+    assert "at most" not in plan.message
+
+
+def test_a_check_stopped_by_its_time_limit_reports_its_shortfall_as_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import planner.api as api
+    from planner import appkit
+
+    real = api.solve_pyomo
+
+    def stopped(m: object, settings: SolverSettings, **kw: object) -> object:
+        out = real(m, settings, **kw)  # type: ignore[arg-type]
+        # the slack found, as if the solver had not proven it least
+        return dataclasses.replace(out, status=SolveStatus.TIME_LIMIT) if out.status.has_solution else out
+
+    sc = tiny_scenario(
+        travel={"max_minutes": 25},
+        requirements={"full_coverage": True},
+        sites={"fixed_open": ["gp:S1"]},
+        budget={"annual": 150.0},
+    )
+    inp = tiny_inputs(sc, max_minutes=25)
+    monkeypatch.setattr(api, "solve_pyomo", stopped)
+    found = api.diagnose_infeasible(inp)
+    assert found and not any(v.proven for v in found)
+    message = api.repair_message(found)
+    assert "is at most £50 short" in message and "at most 6.0 daytime contacts" in message
+    assert message.count("(its check stopped at the time limit: less may do)") == 2
+    plan = Plan(scenario_name="tiny", status=SolveStatus.INFEASIBLE, message=message,
+                violations=api._violation_dicts(found))  # fmt: skip
+    assert any("by up to £50" in tip for tip in appkit.advice(plan, sc))
+
+
+@pytest.mark.slow
+def test_shortfalls_needed_together_are_one_repair_on_real_data() -> None:
+    from geodata.dataset import load_dataset
+    from planner.api import diagnose_infeasible, repair_message
+    from planner.scenario import load_scenario
+
+    # South Bristol's pioneer offer with full coverage: budget alone cannot fix it; relaxing coverage leaves both
+    # daytime contacts and MDT reviews unserved, and only the two together restore feasibility.
+    sc = load_scenario("south_bristol_pioneer").with_changes({"requirements": {"full_coverage": True}})
+    found = diagnose_infeasible(build_inputs(load_dataset(), sc), time_limit=120)
+    by = {v.requirement: v for v in found}
+    assert set(by) == {"coverage_day", "coverage_mdt"}
+    assert by["coverage_day"].repair == by["coverage_mdt"].repair and all(v.proven for v in found)
+    assert by["coverage_day"].shortfall == pytest.approx(98.9, abs=0.1)
+    message = repair_message(found)
+    assert message.startswith("no plan meets every hard requirement; this repair would: ")
+    assert " daytime contacts a week cannot be served" in message and " and 0.6 MDT reviews a week" in message
+    assert "; or " not in message
+
+
+def test_a_fixed_open_site_must_be_able_to_hold_a_hub(bnssg: object) -> None:
+    sc = Scenario(name="fx").with_changes({"localities": ["South Bristol"]})
+    with pytest.raises(ModelInputError, match=r"'sites.fixed_open': site 'school:108896' \(Ilminster Avenue Nursery "
+                       r"School, a school\) cannot be a hub \(can_hub is false"):  # fmt: skip
+        build_inputs(bnssg, sc.with_changes({"sites": {"fixed_open": ["school:108896"]}}))  # type: ignore[arg-type]
+    # a library can hold a hub: fixing one open overrides the scenario's hub kinds (gp, hospital)
+    sites = bnssg.sites  # type: ignore[attr-defined]
+    library = sites.index[(sites["kind"] == "library") & (sites["locality"] == "South Bristol")][0]
+    inp = build_inputs(bnssg, sc.with_changes({"sites": {"fixed_open": [library], "hub_kinds": ["gp"]}}))  # type: ignore[arg-type]
+    assert inp.sites.at[library, "is_hub"] and inp.sites.at[library, "fixed_open"]
 
 
 def test_unknown_site_id_is_a_clear_error(toy: object) -> None:
@@ -496,3 +564,20 @@ def test_locality_search_mends_a_poor_hub_choice(toy: object) -> None:
     value = pyo.value(m.objective)
     assert optimum.objective - 1e-6 <= value < start.objective * (1 - 1e-4)
     assert_feasible(m)
+
+
+def test_arithmetic_checks_give_no_absurd_budget_and_show_pence(bnssg: object) -> None:
+    from planner.checks import check_inputs
+    from planner.scenario import load_scenario
+
+    # No evening capacity anywhere: the capacity check says so, and no budget figure is made up (it was £14 quadrillion)
+    sc = load_scenario("weston_option_a").with_changes(
+        {"hubs": {"capacity_evening": 0}, "popups": {"enabled": False}, "requirements": {"full_evening_coverage": True}}
+    )
+    problems = {v.requirement: v for v in check_inputs(build_inputs(bnssg, sc))}  # type: ignore[arg-type]
+    assert "exceeds all evening capacity that could be opened (0)" in problems["coverage_evening"].message
+    assert "budget" not in problems
+    # A budget 40p under the six core hubs' cost: the shortfall is not shown as £0
+    cut = load_scenario("default").with_changes({"budget": {"annual": 1_079_999.6}})
+    budget = [v for v in check_inputs(build_inputs(bnssg, cut)) if v.requirement == "budget"]  # type: ignore[arg-type]
+    assert budget and budget[0].message.endswith("short by £0.40")
