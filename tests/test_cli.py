@@ -60,6 +60,7 @@ def test_unknown_site_id_names_field_and_value(tmp_path: Path) -> None:
     code, _, err = run("validate", str(path))
     assert code == 2
     assert "field 'sites.fixed_open': unknown site id 'gp:XX999'" in err
+    assert f"{path}: scenario 'site', field" in " ".join(err.split())  # the file, though the scenario is renamed
 
 
 @pytest.mark.slow
