@@ -16,7 +16,7 @@ import pyomo.environ as pyo
 from geodata.dataset import Dataset, load_dataset
 from planner.checks import Violation, check_inputs
 from planner.counts import solve_by_counts
-from planner.heuristic import BackgroundHubSearch, hub_search_start
+from planner.heuristic import BackgroundHubSearch, core_offer_plan, hub_search_start
 from planner.inputs import ModelInputs, build_inputs
 from planner.kpis import compute_kpis
 from planner.model import build_model, copy_solution, load_values, model_size
@@ -291,6 +291,17 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
             size=size,
             violations=_violation_dicts(found),
         )
+    fallback = False
+    if outcome.status is SolveStatus.NO_SOLUTION:
+        # Stopped before any plan (a very short time limit on the whole of BNSSG): the core offer is a plan.
+        began = time.perf_counter()
+        if core_offer_plan(inp, m):
+            objective = float(pyo.value(m.objective))
+            outcome = replace(outcome, status=SolveStatus.TIME_LIMIT, objective=objective,
+                              gap=relative_gap(objective, outcome.bound))  # fmt: skip
+            fallback = True
+            progress("no plan in the time limit: returning the core offer (a hub per locality, no sessions)")
+        outcome = replace(outcome, solve_seconds=outcome.solve_seconds + time.perf_counter() - began)
     if not outcome.status.has_solution:
         return Plan(
             scenario_name=sc.name,
@@ -320,6 +331,12 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
     if outcome.status is SolveStatus.TIME_LIMIT:
         gap_text = "unknown" if outcome.gap is None else f"{outcome.gap:.2%}"
         message = f"stopped at the time limit of {sc.solver.time_limit:g} s; best plan returned, gap {gap_text}"
+        if fallback:
+            message = (
+                f"no plan found within the time limit of {sc.solver.time_limit:g} s; returned the core offer "
+                f"(the hubs the rules require, no evening opening or sessions), gap {gap_text}: raise "
+                "solver.time_limit for a real plan"
+            )
     return Plan(
         scenario_name=sc.name,
         status=outcome.status,

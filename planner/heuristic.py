@@ -321,6 +321,66 @@ def _sessions(inp: ModelInputs, plan: HubPlan, time_limit: float) -> pyo.Concret
     return m if solve_pyomo(m, settings).status.has_solution else None
 
 
+def core_offer_plan(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float = 10.0) -> bool:
+    """Load the simplest plan the hub rules allow into ``m``: the last resort when a solve ends with no plan.
+
+    The fixed-open hubs, then in each locality short of its core hubs the candidates reaching the most daytime
+    demand, then (for an exact hub count) the next best anywhere; no evening opening, pop-up or MDT sessions; the
+    allocation is then an LP. A very short time limit on the whole of BNSSG can end before HiGHS or the hub search
+    has any plan, although this one always exists where the scenario is feasible without hard coverage.
+
+    Parameters
+    ----------
+    inp
+        Model inputs.
+    m
+        The full model of ``inp``; on success its variables hold the plan (and are left unfixed).
+    time_limit
+        Seconds for the allocation LP.
+
+    Returns
+    -------
+    bool
+        Whether the plan keeps every rule (budget, hub counts, hard coverage) and was loaded.
+    """
+    sc = inp.scenario
+    rules = _Rules(inp, list(m.HUBS))
+    reach = {s: sum(m._demand_day[z] for z in m._by_site["day"][s]) for s in m.HUBS}
+    ranked = sorted(m.HUBS, key=lambda s: (-reach[s], s))
+    hubs = set(rules.fixed)
+    for locality in sorted(rules.localities):
+        have = sum(1 for s in hubs if rules.locality[s] == locality)
+        for s in (s for s in ranked if rules.locality[s] == locality and s not in hubs):
+            if have >= sc.hubs.min_per_locality:
+                break
+            hubs.add(s)
+            have += 1
+    for s in ranked:
+        if sc.hubs.exact_hubs is None or len(hubs) >= sc.hubs.exact_hubs:
+            break
+        hubs.add(s)
+    if not rules.ok((frozenset(hubs), frozenset())):
+        return False
+    fixed = []
+    for s in m.HUBS:
+        fixed += [(m.hub_open[s], 1.0 if s in hubs else 0.0), (m.hub_evening[s], 0.0)]
+    fixed += [(var, 0.0) for var in (*m.popup_sessions.values(), *m.mdt_sessions.values())]
+    was = [(var, var.fixed, var.value) for var, _ in fixed]
+    for var, value in fixed:
+        var.fix(value)
+    try:
+        outcome = solve_pyomo(m, SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.0))
+    finally:
+        for var, was_fixed, _value in was:
+            if not was_fixed:
+                var.unfix()
+    if not outcome.status.has_solution:
+        for var, _fixed, value in was:
+            var.set_value(value, skip_validation=True)
+        return False
+    return True
+
+
 def improve_by_locality(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float) -> int:
     """Large-neighbourhood search over localities on a full model ``m`` that holds a feasible plan.
 

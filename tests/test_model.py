@@ -581,3 +581,25 @@ def test_arithmetic_checks_give_no_absurd_budget_and_show_pence(bnssg: object) -
     cut = load_scenario("default").with_changes({"budget": {"annual": 1_079_999.6}})
     budget = [v for v in check_inputs(build_inputs(bnssg, cut)) if v.requirement == "budget"]  # type: ignore[arg-type]
     assert budget and budget[0].message.endswith("short by £0.40")
+
+
+def test_a_solve_with_no_plan_in_time_returns_the_core_offer(bnssg: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import planner.api as api
+    from planner.scenario import load_scenario
+    from planner.solver import SolverOutcome
+
+    def nothing_in_time(m: object, settings: SolverSettings, **kw: object) -> SolverOutcome:
+        # what HiGHS reports when a very short limit ends before its first plan
+        return SolverOutcome(status=SolveStatus.NO_SOLUTION, objective=None, bound=500.0, gap=None, solve_seconds=1.0)
+
+    monkeypatch.setattr(api, "solve_pyomo", nothing_in_time)
+    sc = load_scenario("weston_option_a").with_changes({"solver": {"split_counts": False, "time_limit": 1}})
+    inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
+    plan = solve_inputs(inp)
+    assert plan.status is SolveStatus.TIME_LIMIT and plan.has_solution
+    assert "returned the core offer" in plan.message and "raise solver.time_limit" in plan.message
+    assert plan_violations(plan, inp) == []  # demand conserved, capacity and budget held, ...
+    opened = plan.sites.loc[plan.sites["hub_open"]]
+    assert len(opened) == 3  # option A asks for exactly three hubs
+    assert not plan.sites["hub_evening"].any() and plan.costs["total"] == pytest.approx(3 * 180_000)
+    assert plan.gap == pytest.approx((plan.objective - 500.0) / plan.objective)
