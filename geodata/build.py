@@ -210,6 +210,12 @@ DATASET_ENTRIES = frozenset({ZONES_FILE, SITES_FILE, TRAVEL_FILE, MANIFEST_FILE,
                              ROAD_DIR})  # fmt: skip
 """What a dataset folder holds: the only entries a rebuild may replace."""
 
+SUBFOLDER_ENTRIES = {
+    TRANSIT_DIR: frozenset({"stops.parquet", "patterns.parquet", "calls.parquet", "transit.json"}),
+    ROAD_DIR: frozenset({"nodes.parquet", "edges.parquet", "road_network.json"}),
+}
+"""What the dataset's support folders hold (written by ``TransitNetwork.to_parquet`` and ``RoadNetwork.to_parquet``)."""
+
 
 def _check_destination(out_dir: Path) -> None:
     """Refuse an ``out_dir`` the build would destroy: anything but a new or empty folder or an earlier dataset.
@@ -235,6 +241,12 @@ def _check_destination(out_dir: Path) -> None:
             "the build replaces its destination, so choose a new or empty folder or an earlier dataset"
         )
     others = [name for name in entries if name not in DATASET_ENTRIES]
+    # The folders inside are swapped with it: a file a user put there (their own extract, say) would go too.
+    for sub, known in SUBFOLDER_ENTRIES.items():
+        if (out_dir / sub).is_dir():
+            others += [f"{sub}/{p.name}" for p in sorted((out_dir / sub).iterdir()) if p.name not in known]
+        elif (out_dir / sub).exists():
+            others.append(sub)
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         raise DataBuildError(

@@ -66,12 +66,21 @@ class Dataset:
         DataValidationError
             If a site id is already used.
         """
-        from geodata.travel import compute_travel_times
+        from geodata.travel import ROAD_DIR, compute_travel_times
 
         clash = extra.index.intersection(self.sites.index)
         if len(clash):
             raise DataValidationError(f"site id {clash[0]!r} is already in the dataset")
         model_dir = self.path if self.path is not None else DEFAULT_DATASET_DIR
+        car = str(self.manifest.get("travel", {}).get("car", ""))
+        if car.startswith("osmnx road network") and not (model_dir / ROAD_DIR).is_dir():
+            # Without its roads the added sites would get distance-model car times beside the dataset's road times.
+            roads = car.removeprefix("osmnx road network ").split(" (")[0]
+            raise DataValidationError(
+                f"{model_dir}: the dataset was built with a road network ({roads}) "
+                f"but its {ROAD_DIR}/ folder is missing, so sites cannot be added with comparable car times; copy "
+                "the whole dataset folder or rebuild it with --network"
+            )
         result = compute_travel_times(self.zones, extra, source_dir=None, model_dir=model_dir)
         sites = gpd.GeoDataFrame(pd.concat([self.sites, extra[self.sites.columns]]), crs=self.sites.crs)
         travel = pd.concat([self.travel, result.times], ignore_index=True)
@@ -79,6 +88,23 @@ class Dataset:
         manifest = {**self.manifest, "user_sites": len(known) + len(extra),
                     "user_site_ids": [*known, *map(str, extra.index)]}  # fmt: skip
         return Dataset(zones=self.zones, sites=sites, travel=travel, manifest=manifest, path=self.path)
+
+    def with_sites_file(self, path: Path) -> Dataset:
+        """This dataset plus the sites of a user's file (:func:`geodata.sites.read_user_sites`), every error naming
+        the file.
+
+        Raises
+        ------
+        DataValidationError
+            A bad row (file, row, field, value), an id already used, or a site the dataset's roads do not reach.
+        """
+        from geodata.sites import read_user_sites
+
+        extra = read_user_sites(Path(path), self.zones, existing=self.sites.index)
+        try:
+            return self.with_user_sites(extra)
+        except DataValidationError as exc:
+            raise DataValidationError(f"{path}: {exc}", problems=[f"{path}: {p}" for p in exc.problems]) from None
 
 
 def _check(frame: pd.DataFrame, path: Path, name: str) -> None:

@@ -379,11 +379,8 @@ def solve_scenario(
     if dataset is None:
         dataset = load_dataset()
     if scenario.sites.extra_file:
-        from geodata.sites import read_user_sites
-
         progress(f"adding sites from {scenario.sites.extra_file}")
-        extra = read_user_sites(Path(scenario.sites.extra_file), dataset.zones, existing=dataset.sites.index)
-        dataset = dataset.with_user_sites(extra)
+        dataset = dataset.with_sites_file(Path(scenario.sites.extra_file))
     progress("preparing demand, candidate sites and arcs")
     inp = build_inputs(dataset, scenario)
     return solve_inputs(inp, progress=progress)

@@ -287,9 +287,7 @@ def validate(
         sc = _load(scenario, apply, None)
         ds = _load_dataset(dataset)
         if sc.sites.extra_file:
-            from geodata.sites import read_user_sites
-
-            ds = ds.with_user_sites(read_user_sites(Path(sc.sites.extra_file), ds.zones, existing=ds.sites.index))
+            ds = ds.with_sites_file(Path(sc.sites.extra_file))
         inp = build_inputs(ds, sc)
         problems = check_inputs(inp)
     result = {

@@ -233,6 +233,14 @@ def test_build_refuses_to_replace_a_folder_that_is_not_a_dataset(tmp_path: Path)
                                              r"\(precious.txt\)"):  # fmt: skip
         build_dataset(source, docs, progress=False)
     assert sorted(p.name for p in docs.iterdir()) == ["manifest.json", "precious.txt"]
+    # nor does a user's file inside the dataset's own support folders (their road extract, say)
+    (docs / "precious.txt").unlink()
+    (docs / "road_network").mkdir()
+    (docs / "road_network" / "roads.graphml").write_text("<graphml/>", encoding="utf-8")
+    (docs / "transit").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(DataBuildError, match=r"not part of a planning dataset \(transit, road_network/roads.graphml\)"):
+        build_dataset(source, docs, progress=False)
+    assert (docs / "road_network" / "roads.graphml").read_text(encoding="utf-8") == "<graphml/>"
 
 
 def test_built_dataset_folder_is_readable_by_others_as_any_new_folder(built: Path) -> None:

@@ -122,6 +122,40 @@ def test_a_projected_graphml_is_routed_in_lon_lat(graph: Any, tmp_path: Path) ->
     np.testing.assert_allclose(network_times(again, pts, pts), network_times(graph, pts, pts), rtol=1e-6)
 
 
+def test_an_extract_keeps_only_what_a_car_can_use(graph: Any, tmp_path: Path) -> None:
+    # Diagonal: a footway, a railway and a river (no highway tag) would all be shortcuts or break speeds.
+    extra = """
+  <way id="90"><nd ref="1011"/><nd ref="1033"/><tag k="highway" v="footway"/></way>
+  <way id="91"><nd ref="1011"/><nd ref="1033"/><tag k="railway" v="rail"/></way>
+  <way id="92"><nd ref="1033"/><nd ref="1011"/><tag k="waterway" v="river"/></way>
+  <way id="93"><nd ref="1033"/><nd ref="1011"/><tag k="highway" v="primary"/><tag k="motor_vehicle" v="no"/></way>
+"""
+    text = FIXTURE.read_text(encoding="utf-8").replace("</osm>", extra + "</osm>")
+    mixed = tmp_path / "mixed.osm"
+    mixed.write_text(text, encoding="utf-8")
+    pts = np.array([node_lonlat(1, 1), node_lonlat(3, 3), node_lonlat(1, 3)])
+    np.testing.assert_allclose(network_times(load_network(mixed), pts, pts), network_times(graph, pts, pts), rtol=1e-9)
+    paths = tmp_path / "paths.osm"
+    paths.write_text(text.split("<way")[0] + extra + "</osm>", encoding="utf-8")
+    with pytest.raises(NetworkError, match=r"paths\.osm: the file has no roads a car can use"):
+        load_network(paths)
+
+
+def test_a_graphml_without_crs_or_lengths_is_refused_by_name(graph: Any, tmp_path: Path) -> None:
+    bare = graph.copy()
+    del bare.graph["crs"]
+    ox.save_graphml(bare, tmp_path / "nocrs.graphml")
+    with pytest.raises(NetworkError, match=r"nocrs\.graphml: not a usable road graph \(KeyError: 'crs'\)"):
+        load_network(tmp_path / "nocrs.graphml")
+    short = graph.copy()
+    for _u, _v, data in short.edges(data=True):
+        for key in ("length", "speed_kph", "travel_time"):
+            data.pop(key, None)
+    ox.save_graphml(short, tmp_path / "nolength.graphml")
+    with pytest.raises(NetworkError, match=r"nolength\.graphml: not a usable road graph .*'length'"):
+        load_network(tmp_path / "nolength.graphml")
+
+
 def test_missing_and_bad_files(tmp_path: Path) -> None:
     with pytest.raises(NetworkError, match=r"missing\.osm: road network file not found"):
         load_network(tmp_path / "missing.osm")
@@ -298,7 +332,16 @@ def test_sites_added_to_a_network_dataset_are_routed_over_its_roads(raw_data: Pa
     shutil.rmtree(out / "road_network")
     RoadNetwork.from_graph(load_network(FIXTURE)).to_parquet(out / "road_network")
     far = tmp_path / "far.csv"
-    far.write_text("site_id,name,lon,lat\nFAR1,Weston,-2.9770,51.3460\n", encoding="utf-8")
-    refused = r"site FAR1 \(-2\.97700, 51\.34600\) is 28\.7 km from the nearest road of the dataset's road network"
+    far.write_text("site_id,name,lon,lat\nFAR1,Weston,-2.9770,51.3460\nOK1,Twin,-2.5990,51.4510\n"
+                   "FAR2,Yate,-2.4180,51.5400\n", encoding="utf-8")  # fmt: skip
+    refused = (
+        r"far\.csv: site FAR1 \(-2\.97700, 51\.34600\) is 28\.7 km from the nearest road of the dataset's road "
+        r"network; site FAR2 \(-2\.41800, 51\.54000\) is \d+\.\d km .*place each on a road"
+    )
     with pytest.raises(DataValidationError, match=refused):
-        read_dataset(out).with_user_sites(read_user_sites(far, ds.zones, existing=ds.sites.index))
+        read_dataset(out).with_sites_file(far)
+    # a copy of the dataset without its roads cannot add sites with comparable car times
+    shutil.rmtree(out / "road_network")
+    with pytest.raises(DataValidationError, match=r"built with a road network \(.*bnssg_grid\.graphml\) but its "
+                       r"road_network/ folder is missing"):  # fmt: skip
+        read_dataset(out).with_sites_file(csv)

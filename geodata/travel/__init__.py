@@ -190,12 +190,17 @@ def compute_travel_times(
         road = RoadNetwork.from_parquet(Path(model_dir) / ROAD_DIR)
         # The dataset's zones were checked against these roads when it was built; an added site is checked here.
         _, metres = road.snap(sites[["lon", "lat"]].to_numpy(float))
-        if len(metres) and metres.max() > SNAP_LIMIT_METRES:
-            far = int(metres.argmax())
+        far = np.flatnonzero(metres > SNAP_LIMIT_METRES)
+        if len(far):
+            problems = [
+                f"site {sites.index[i]} ({sites['lon'].iloc[i]:.5f}, {sites['lat'].iloc[i]:.5f}) is "
+                f"{metres[i] / 1000:,.1f} km from the nearest road of the dataset's road network"
+                for i in far
+            ]
             raise DataValidationError(
-                f"site {sites.index[far]} ({sites['lon'].iloc[far]:.5f}, {sites['lat'].iloc[far]:.5f}) is "
-                f"{metres[far] / 1000:,.1f} km from the nearest road of the dataset's road network "
-                f"({Path(model_dir) / ROAD_DIR}; at most {SNAP_LIMIT_METRES / 1000:g} km): place it on a road"
+                "; ".join(problems) + f" ({Path(model_dir) / ROAD_DIR}; at most {SNAP_LIMIT_METRES / 1000:g} km): "
+                "place each on a road",
+                problems=problems,
             )
     if road is not None:
         try:

@@ -74,7 +74,13 @@ def load_network(network: Path | str, *, network_type: str = "drive") -> nx.Mult
             if path.suffix.lower() == ".graphml":
                 graph = ox.load_graphml(path)
             else:
-                graph = ox.graph_from_xml(path, retain_all=True)
+                # the tags that bar cars must be read to be honoured (osmnx keeps only its useful tags)
+                tags = list(ox.settings.useful_tags_way)
+                ox.settings.useful_tags_way = [*tags, *(t for t in BARRING_TAGS if t not in tags)]
+                try:
+                    graph = ox.graph_from_xml(path, retain_all=True)
+                finally:
+                    ox.settings.useful_tags_way = tags
         except Exception as exc:  # osmnx/lxml raise many types for a bad file
             raise NetworkError(f"{path}: not a readable road network ({type(exc).__name__}: {exc})") from None
     else:
@@ -86,12 +92,54 @@ def load_network(network: Path | str, *, network_type: str = "drive") -> nx.Mult
             ) from None
     if graph.number_of_nodes() == 0 or graph.number_of_edges() == 0:
         raise NetworkError(f"{network}: the road network has no edges")
-    crs = graph.graph.get("crs")
-    if crs is not None and ox.projection.is_projected(crs):
-        # A graph saved projected (metres) would be snapped and routed as if its metres were degrees.
-        graph = ox.projection.project_graph(graph, to_latlong=True)
-    graph = ox.routing.add_edge_speeds(graph, fallback=FALLBACK_SPEED_KPH)
-    graph = ox.routing.add_edge_travel_times(graph)
+    # A file is an extract of everything (railways, rivers, footpaths): keep what a car can use, as osmnx's
+    # "drive" download does, or footways become 30 km/h roads and a railway without a highway tag breaks speeds.
+    graph = drivable(graph)
+    if graph.number_of_edges() == 0:
+        raise NetworkError(f"{network}: the file has no roads a car can use (no drivable 'highway' ways)")
+    try:
+        crs = graph.graph["crs"]
+        if ox.projection.is_projected(crs):
+            # A graph saved projected (metres) would be snapped and routed as if its metres were degrees.
+            graph = ox.projection.project_graph(graph, to_latlong=True)
+        graph = ox.routing.add_edge_speeds(graph, fallback=FALLBACK_SPEED_KPH)
+        graph = ox.routing.add_edge_travel_times(graph)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise NetworkError(
+            f"{network}: not a usable road graph ({type(exc).__name__}: {exc}); a graph needs its 'crs' and "
+            "edges with 'highway' and 'length', as osmnx writes them"
+        ) from None
+    return graph
+
+
+NOT_DRIVABLE = frozenset(
+    {
+        "abandoned", "bridleway", "bus_guideway", "construction", "corridor", "cycleway", "elevator", "escalator",
+        "footway", "no", "path", "pedestrian", "planned", "platform", "proposed", "raceway", "razed", "steps", "track",
+    }
+)  # fmt: skip
+"""OSM ``highway`` values osmnx's "drive" network leaves out (it also leaves out ``service`` ways of some kinds)."""
+
+
+BARRING_TAGS = ("motor_vehicle", "motorcar", "access")
+"""Way tags whose value ``no`` or ``private`` keeps cars out."""
+
+
+def drivable(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """The graph without edges a car cannot use (no ``highway`` tag, a non-drivable one, or cars barred by
+    :data:`BARRING_TAGS`), and without the nodes left unconnected."""
+    drop = []
+    for u, v, k, data in graph.edges(keys=True, data=True):
+        kinds = data.get("highway")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        barred = any(str(data.get(tag)) in ("no", "private") for tag in BARRING_TAGS)
+        if barred or all(kind is None or str(kind) in NOT_DRIVABLE for kind in kinds):
+            drop.append((u, v, k))
+    if not drop:
+        return graph
+    graph = graph.copy()
+    graph.remove_edges_from(drop)
+    graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
     return graph
 
 
