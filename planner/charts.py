@@ -260,7 +260,13 @@ def cost_chart(plan: Plan, budget: float | None = None) -> bytes:
 def frontier_chart(frontier: pd.DataFrame) -> bytes:
     """The cost-versus-access frontier: objective and evening gap against annual cost."""
     ok = frontier.loc[frontier["status"].isin(["optimal", "time_limit"])]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.0))
+    fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(15, 4.0))
+    # The objective is what never worsens as the budget rises; single indicators can move either way (mean travel
+    # rises when more, farther people are served), so it comes first.
+    ax0.plot(ok["total_cost"] / 1e6, ok["objective"].astype(float), "o-", color="#333333")
+    ax0.set_xlabel("annual cost (£ million)")
+    ax0.set_ylabel("objective: travel + penalties (lower is better)")
+    ax0.set_title("The plan's objective against cost", fontsize=10)
     ax1.plot(ok["total_cost"] / 1e6, ok["mean_minutes"], "o-", color="#2c7fb8")
     ax1.set_xlabel("annual cost (£ million)")
     ax1.set_ylabel("mean travel of people served (minutes)")

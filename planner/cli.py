@@ -259,7 +259,10 @@ def frontier(
         curve = budget_frontier(sc, ds, steps=steps, budgets=budget, progress=progress)
         folder = write_frontier(curve, sc, out_dir)
     if as_json:
-        print(json.dumps({"run_folder": str(folder), "points": curve.to_dict(orient="records")}, default=str))
+        from planner.outputs import clean_for_json  # NaN (no plan, no limit) is not JSON: null, as in frontier.json
+
+        points = clean_for_json(curve.to_dict(orient="records"))
+        print(json.dumps({"run_folder": str(folder), "points": points}, default=str, allow_nan=False))
     elif not quiet:
         _print_table(_frontier_table(curve))
         out.print(f"results: {folder}")

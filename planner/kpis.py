@@ -135,6 +135,9 @@ def compute_kpis(
             "hubs_hosting": int((sites[f"mdt_{spec}"] > 0).sum()),
         }
     kpis["mdt"] = mdt
+    # summed before rounding: the sum of the rounded specialties can be 0.01 off each, and a comparison's
+    # difference of two such sums shows it (-1.9 where the plans differ by 1.96)
+    kpis["mdt_unmet_per_week"] = _r(float(sum(zones[f"unmet_mdt_{spec}"].sum() for spec in SPECIALTIES)), 2)
     kpis["hubs_open"] = int(sites["hub_open"].sum())
     kpis["evening_hubs"] = int(sites["hub_evening"].sum())
     popup_cols = [c for c in sites.columns if c.startswith("popup_")]

@@ -49,12 +49,12 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def _clean_for_json(obj: Any) -> Any:
+def clean_for_json(obj: Any) -> Any:
     """Replace NaN/inf (not valid JSON) by None, recursively."""
     if isinstance(obj, dict):
-        return {k: _clean_for_json(v) for k, v in obj.items()}
+        return {k: clean_for_json(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_clean_for_json(v) for v in obj]
+        return [clean_for_json(v) for v in obj]
     if isinstance(obj, float | np.floating) and not np.isfinite(obj):
         return None
     return obj
@@ -164,7 +164,7 @@ def write_plan_files(
     folder: Path, plan: Plan, scenario: Scenario, zones_geo: gpd.GeoDataFrame, *, report_html: str | None
 ) -> None:
     """Write every file of a run into ``folder`` (which exists and is empty)."""
-    summary = _clean_for_json(plan.summary())
+    summary = clean_for_json(plan.summary())
     write_json(folder / "summary.json", summary)
     (folder / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
     if plan.violations:

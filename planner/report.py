@@ -119,7 +119,9 @@ def headline(plan: Plan) -> dict[str, Any]:
     """The plan's headline indicators as plain values (keys of :data:`HEADLINE`)."""
     k = plan.kpis
     mdt = k.get("mdt", {})
-    mdt_unmet = sum(float(v.get("unmet_per_week") or 0.0) for v in mdt.values()) if mdt else None
+    mdt_unmet = k.get("mdt_unmet_per_week")
+    if mdt_unmet is None and mdt:  # a summary written before the total was kept
+        mdt_unmet = sum(float(v.get("unmet_per_week") or 0.0) for v in mdt.values())
     out: dict[str, Any] = {"status": str(plan.status), "gap": plan.gap, "total_cost": plan.costs.get("total")}
     for key, _, _ in HEADLINE:
         if key not in out:
@@ -318,25 +320,55 @@ def comparison_table(plans: Sequence[Plan], names: Sequence[str]) -> pd.DataFram
     return table
 
 
+def difference_pair(solved: Sequence[tuple[Plan, str]]) -> tuple[tuple[Plan, str], tuple[Plan, str]] | None:
+    """The first solved plan and the first later one planning any of the same zones (``None``: no such pair), the
+    two a difference map compares; plans of different areas have no zone to compare."""
+    if not solved:
+        return None
+    first = solved[0]
+    for other in solved[1:]:
+        if len(first[0].zones.index.intersection(other[0].zones.index)):
+            return first, other
+    return None
+
+
 def render_comparison(plans: Sequence[Plan], zones_geo: gpd.GeoDataFrame, *, names: Sequence[str]) -> str:
     """An HTML page comparing plans: the KPI table with differences and a difference map of the first two."""
     table = comparison_table(plans, names)
     kinds = {label: kind for _, label, kind in HEADLINE}
     shown = table.copy().astype(object)
+    differences = set(table.columns[len(names) :])
     for label in shown.index:
         for col in shown.columns:
-            shown.at[label, col] = format_indicator(table.at[label, col], kinds[label])
+            value = table.at[label, col]
+            if col in differences and kinds[label] == "pct" and isinstance(value, int | float) and math.isfinite(value):
+                # a difference of two shares is in percentage points: "-2.2%" reads as a relative change
+                shown.at[label, col] = f"{100 * float(value):+.1f} pp"
+            else:
+                shown.at[label, col] = format_indicator(value, kinds[label])
     title = "Comparison: " + " vs ".join(names)
     parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Indicators</h2>", shown.to_html(border=0, escape=True)]
     for p, n in zip(plans, names, strict=True):
         if not p.has_solution:
             parts.append(f"<div class='alert'><b>{html.escape(n)}:</b> {html.escape(p.message or str(p.status))}</div>")
+    if len(table.columns) > len(names):
+        parts.append(
+            "<p class='sub'>Differences are each later plan minus the first; differences of shares are in percentage "
+            "points (pp).</p>"
+        )
     solved = [(p, n) for p, n in zip(plans, names, strict=True) if p.has_solution]
-    if len(solved) >= 2:
-        (a, na), (b, nb) = solved[0], solved[1]
+    pair = difference_pair(solved)
+    if pair is not None:
+        (a, na), (b, nb) = pair
         parts.append(f"<h2>Where travel changes: {html.escape(nb)} minus {html.escape(na)}</h2>")
         parts.append("<p class='sub'>Orange: longer in the second plan; purple: shorter.</p>")
         parts.append(_b64(difference_map(zones_geo, a, b, measure="nearest_hub_minutes"), "difference map"))
+    elif len(solved) >= 2:
+        parts.append(
+            f"<p class='sub'>No difference map: no other plan covers any zone of {html.escape(solved[0][1])}'s "
+            "(they plan different areas). Each plan's own map is below.</p>"
+        )
+    if len(solved) >= 2:
         for p, n in solved:
             parts.append(f"<h2>{html.escape(n)}</h2>")
             parts.append(_b64(zone_map(zones_geo, p, measure="nearest_hub_minutes", title=n), f"map of {n}"))
@@ -351,8 +383,9 @@ def render_frontier(frontier: pd.DataFrame, name: str) -> str:
     title = f"Cost against access: {name}"
     parts = [
         f"<h1>{html.escape(title)}</h1>",
-        "<p class='sub'>Each point is the best plan at that annual budget. Where the curve flattens, more money buys "
-        "little more access.</p>",
+        "<p class='sub'>Each point is the best plan at that annual budget. The objective (left) never worsens as the "
+        "budget rises; where it flattens, more money buys little more access. Single indicators can move either way "
+        "(mean travel rises when more people, farther away, are served).</p>",
         _b64(frontier_chart(frontier), "frontier chart"),
         _table_html(frontier_display(frontier)),
     ]

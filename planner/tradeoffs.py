@@ -17,7 +17,7 @@ from planner.api import Progress, _noop, solve_inputs
 from planner.checks import minimum_hubs
 from planner.errors import ModelInputError
 from planner.inputs import build_inputs
-from planner.outputs import _clean_for_json, atomic_directory, new_run_path, write_json, write_plan_files
+from planner.outputs import atomic_directory, clean_for_json, new_run_path, write_json, write_plan_files
 from planner.plan import Plan
 from planner.scenario import Scenario
 from planner.solver import SolveStatus, relative_gap
@@ -201,7 +201,7 @@ def write_frontier(frontier: pd.DataFrame, scenario: Scenario, root: Path, *, fo
 
     def fill(tmp: Path) -> None:
         frontier.to_csv(tmp / "frontier.csv", index=False)
-        write_json(tmp / "frontier.json", _clean_for_json(frontier.to_dict(orient="records")))
+        write_json(tmp / "frontier.json", clean_for_json(frontier.to_dict(orient="records")))
         (tmp / "frontier.png").write_bytes(png)
         (tmp / "frontier.html").write_text(html, encoding="utf-8")
 
@@ -220,7 +220,7 @@ def write_comparison(
     and a sub-folder per plan with its own files.
     """
     from planner.charts import difference_map
-    from planner.report import comparison_table, render_comparison, render_report
+    from planner.report import comparison_table, difference_pair, render_comparison, render_report
 
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
@@ -228,13 +228,13 @@ def write_comparison(
     target = folder if folder is not None else new_run_path(Path(root), "compare-" + "-vs-".join(names)[:80])
     table = comparison_table(plans, names)
     html = render_comparison(plans, zones_geo, names=names)
-    solved = [p for p in plans if p.has_solution]
-    diff_png = difference_map(zones_geo, solved[0], solved[1]) if len(solved) >= 2 else None
+    pair = difference_pair([(p, n) for p, n in zip(plans, names, strict=True) if p.has_solution])
+    diff_png = difference_map(zones_geo, pair[0][0], pair[1][0]) if pair is not None else None
     reports = [render_report(p, s, zones_geo) for p, s in zip(plans, scenarios, strict=True)]
 
     def fill(tmp: Path) -> None:
         table.to_csv(tmp / "comparison.csv")
-        write_json(tmp / "comparison.json", _clean_for_json([p.summary() for p in plans]))
+        write_json(tmp / "comparison.json", clean_for_json([p.summary() for p in plans]))
         (tmp / "comparison.html").write_text(html, encoding="utf-8")
         if diff_png is not None:
             (tmp / "difference_map.png").write_bytes(diff_png)

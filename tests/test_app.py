@@ -524,3 +524,19 @@ def test_status_words_are_a_planners_not_the_solvers(plan_b: Any) -> None:
     stopped = replace(plan_b, status=SolveStatus.TIME_LIMIT, gap=0.0361)
     assert ak.status_words(stopped) == "stopped at the time limit, within 3.6% of the best possible plan"
     assert "time_limit" not in ak.status_words(stopped)
+
+
+@pytest.mark.filterwarnings("ignore:The Geo(DataFrame|Series) you are attempting to plot is empty")  # made-up zones
+def test_plans_of_different_areas_get_no_blank_difference_map(plan_b: Any, zones: Any) -> None:
+    import dataclasses
+
+    from planner.report import difference_pair, render_comparison
+
+    elsewhere = dataclasses.replace(plan_b, zones=plan_b.zones.rename(index=lambda z: f"{z}-elsewhere"),
+                                    scenario_name="elsewhere")  # fmt: skip
+    assert difference_pair([(plan_b, "here"), (elsewhere, "elsewhere")]) is None
+    page = render_comparison([plan_b, elsewhere], zones, names=["here", "elsewhere"])
+    assert "No difference map: no other plan covers any zone of here's" in page and "Where travel changes" not in page
+    # a third plan of the same area is compared with the first instead
+    pair = difference_pair([(plan_b, "here"), (elsewhere, "elsewhere"), (plan_b, "again")])
+    assert pair is not None and pair[1][1] == "again"

@@ -155,6 +155,14 @@ def test_compare_writes_side_by_side_kpis_and_difference(tmp_path: Path) -> None
     page = re.sub(r"<img [^>]*>", "", (folder / "comparison.html").read_text())  # the text, not base64 images
     assert "NaN" not in page and "None" not in page
     assert all(len(str(v)) < 16 for v in table.iloc[:, -1].dropna())  # no 0.43000000000000005
+    # a difference of two shares is in percentage points, not a per cent that reads as a relative change
+    a, b = (p["kpis"]["unmet_share"] for p in result["plans"])
+    assert f"{100 * (b - a):+.1f} pp" in page and "in percentage points (pp)" in page
+    # the MDT total is summed before rounding (the sum of rounded specialties drifted by 0.01 each)
+    for plan in result["plans"]:
+        zones = pd.read_csv(folder / plan["scenario"] / "zones.csv")
+        unmet = zones[[c for c in zones.columns if c.startswith("unmet_mdt_")]].to_numpy().sum()
+        assert plan["kpis"]["mdt_unmet_per_week"] == pytest.approx(unmet, abs=0.005)
 
 
 @pytest.mark.slow
@@ -226,8 +234,10 @@ def test_frontier_rejects_an_infinite_budget(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_frontier_and_compare_say_why_a_budget_has_no_plan(tmp_path: Path) -> None:
     # weston_option_a asks for exactly 3 hubs (£540,000): £1,000 cannot pay for them
-    code, _, err = run("frontier", "weston_option_a", "--budget", "1000", "--out", str(tmp_path), "--quiet")
+    code, out, err = run("frontier", "weston_option_a", "--budget", "1000", "--out", str(tmp_path), "--json")
     assert code == 3
+    point = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))["points"][0]
+    assert point["objective"] is None and point["total_cost"] is None  # null, not NaN
     assert "budget £1,000: infeasible: budget £1,000 a year is below £540,000" in err
     assert "short by £539,000" in err
     curve = pd.read_csv(next(tmp_path.glob("*/frontier.csv")))
