@@ -30,7 +30,7 @@ from geodata.errors import DataValidationError, PlannerError
 from planner.charts import MEASURES, is_share, popup_label, popups_in_use
 from planner.charts import zone_values as charts_zone_values
 from planner.plan import Plan
-from planner.report import HEADLINE, comparison_table, format_indicator, headline_cards
+from planner.report import HEADLINE, comparison_table, format_difference, format_indicator, headline_cards
 from planner.scenario import EVENING_SLOTS, LIBRARY_DIR, SPECIALTIES, Scenario, load_scenario, scenario_library
 from planner.solver import SolveStatus
 
@@ -788,24 +788,9 @@ def comparison_display(plan_a: Plan, plan_b: Plan, name_a: str, name_b: str) -> 
     shown = pd.DataFrame(index=table.index, columns=table.columns, dtype=object)
     diff_col = table.columns[2]
     for label in table.index:
-        kind = kinds[label]
         for col in table.columns:
-            v = table.at[label, col]
-            if col == diff_col and kind != "text":
-                if v is None or (isinstance(v, float) and not np.isfinite(v)):
-                    shown.at[label, col] = "–"
-                else:
-                    if kind == "pct":  # a difference of two shares is in percentage points, not per cent
-                        txt = f"{100 * abs(float(v)):.1f} pp"
-                    elif kind == "int":
-                        txt = f"{abs(float(v)):,.0f}"
-                    else:
-                        txt = format_indicator(abs(float(v)), kind)
-                    # the sign of what is shown: a difference that rounds to nothing is "±0.0", not "−0.0"
-                    nil = not any(ch in "123456789" for ch in txt)
-                    shown.at[label, col] = ("±" if nil else "+" if float(v) > 0 else "−") + txt
-            else:
-                shown.at[label, col] = format_indicator(v, kind) if col != diff_col else "–"
+            fmt = format_difference if col == diff_col else format_indicator
+            shown.at[label, col] = fmt(table.at[label, col], kinds[label])
     shown.columns = [name_a, name_b, "B − A"]
     return shown
 

@@ -103,6 +103,24 @@ def format_indicator(value: Any, kind: str) -> str:
     return str(value)
 
 
+def format_difference(value: Any, kind: str) -> str:
+    """Format a difference of two indicators (B - A) with its sign: shares in percentage points ("+10.3 pp",
+    since "-2.2%" would read as a relative change), a difference that rounds to nothing as "±0.0"."""
+    if kind == "text":
+        return "–"
+    if value is None or value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    v = float(value)
+    if kind == "pct":
+        txt = f"{100 * abs(v):.1f} pp"
+    elif kind == "int":
+        txt = f"{abs(v):,.0f}"
+    else:
+        txt = format_indicator(abs(v), kind)
+    nil = not any(ch in "123456789" for ch in txt)  # "−0.0" would claim a direction
+    return ("±" if nil else "+" if v > 0 else "−") + txt
+
+
 def formatted_table(df: pd.DataFrame, columns: Mapping[str, tuple[str, str]]) -> pd.DataFrame:
     """The given columns of a table, renamed to their labels and formatted by kind (:func:`format_indicator`).
 
@@ -340,12 +358,8 @@ def render_comparison(plans: Sequence[Plan], zones_geo: gpd.GeoDataFrame, *, nam
     differences = set(table.columns[len(names) :])
     for label in shown.index:
         for col in shown.columns:
-            value = table.at[label, col]
-            if col in differences and kinds[label] == "pct" and isinstance(value, int | float) and math.isfinite(value):
-                # a difference of two shares is in percentage points: "-2.2%" reads as a relative change
-                shown.at[label, col] = f"{100 * float(value):+.1f} pp"
-            else:
-                shown.at[label, col] = format_indicator(value, kinds[label])
+            fmt = format_difference if col in differences else format_indicator
+            shown.at[label, col] = fmt(table.at[label, col], kinds[label])
     title = "Comparison: " + " vs ".join(names)
     parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Indicators</h2>", shown.to_html(border=0, escape=True)]
     for p, n in zip(plans, names, strict=True):

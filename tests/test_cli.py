@@ -157,7 +157,8 @@ def test_compare_writes_side_by_side_kpis_and_difference(tmp_path: Path) -> None
     assert all(len(str(v)) < 16 for v in table.iloc[:, -1].dropna())  # no 0.43000000000000005
     # a difference of two shares is in percentage points, not a per cent that reads as a relative change
     a, b = (p["kpis"]["unmet_share"] for p in result["plans"])
-    assert f"{100 * (b - a):+.1f} pp" in page and "in percentage points (pp)" in page
+    sign = "+" if b > a else "−"
+    assert f"{sign}{100 * abs(b - a):.1f} pp" in page and "in percentage points (pp)" in page
     # the MDT total is summed before rounding (the sum of rounded specialties drifted by 0.01 each)
     for plan in result["plans"]:
         zones = pd.read_csv(folder / plan["scenario"] / "zones.csv")
