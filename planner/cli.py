@@ -223,7 +223,7 @@ def compare(
         for sc in scs:
             progress(f"scenario {sc.name}")
             plans.append(solve_scenario(sc, ds, progress=progress))
-        folder = write_comparison(plans, scs, ds.zones, out_dir)
+        folder = write_comparison(plans, scs, ds.zones, out_dir, manifest=ds.manifest)
     if as_json:
         print(json.dumps({"run_folder": str(folder), "plans": [p.summary() for p in plans]}, default=str))
     elif not quiet:

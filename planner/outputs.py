@@ -161,10 +161,22 @@ def allocation_lines(plan: Plan, zones_geo: gpd.GeoDataFrame) -> gpd.GeoDataFram
 
 
 def write_plan_files(
-    folder: Path, plan: Plan, scenario: Scenario, zones_geo: gpd.GeoDataFrame, *, report_html: str | None
+    folder: Path,
+    plan: Plan,
+    scenario: Scenario,
+    zones_geo: gpd.GeoDataFrame,
+    *,
+    report_html: str | None,
+    manifest: dict[str, Any] | None = None,
 ) -> None:
-    """Write every file of a run into ``folder`` (which exists and is empty)."""
+    """Write every file of a run into ``folder`` (which exists and is empty); with the dataset's ``manifest``, the
+    summary says which dataset and travel times the plan used and the manifest is kept beside it."""
     summary = clean_for_json(plan.summary())
+    if manifest:
+        from planner.report import dataset_brief
+
+        summary["dataset"] = clean_for_json(dataset_brief(manifest))
+        write_json(folder / "dataset_manifest.json", clean_for_json(manifest))
     write_json(folder / "summary.json", summary)
     (folder / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
     if plan.violations:
@@ -225,4 +237,6 @@ def write_run(
 
     target = folder if folder is not None else new_run_path(Path(root), scenario.name)
     html = render_report(plan, scenario, zones_geo, dataset_manifest=manifest)
-    return atomic_directory(target, lambda tmp: write_plan_files(tmp, plan, scenario, zones_geo, report_html=html))
+    return atomic_directory(
+        target, lambda tmp: write_plan_files(tmp, plan, scenario, zones_geo, report_html=html, manifest=manifest)
+    )

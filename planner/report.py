@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -301,8 +300,43 @@ def render_report(
     parts.append("<pre>" + html.escape(scenario.to_yaml()) + "</pre>")
     if dataset_manifest:
         parts.append("<h2>Data</h2>")
-        parts.append("<pre>" + html.escape(json.dumps(dataset_manifest, indent=1, default=str)[:6000]) + "</pre>")
+        parts.append(_data_section(dataset_manifest))
     return _page(title, "".join(parts))
+
+
+def dataset_brief(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What a run records of its dataset (in ``summary.json``): its name, how each mode's travel times were made,
+    and the sites a user added."""
+    travel = manifest.get("travel", {})
+    return {
+        "name": manifest.get("name"),
+        "travel": {mode: travel.get(mode) for mode in ("car", "pt", "walk") if mode in travel},
+        "user_sites": list(manifest.get("user_site_ids", [])),
+    }
+
+
+def _data_section(manifest: dict[str, Any]) -> str:
+    """The dataset behind a plan, readable: travel-time sources, added sites, every input with its publisher and
+    licence (the whole manifest is ``dataset_manifest.json`` in the run folder)."""
+    brief = dataset_brief(manifest)
+    rows = {f"{mode} travel times": str(how) for mode, how in brief["travel"].items()}
+    if brief["user_sites"]:
+        rows["sites you added"] = ", ".join(map(str, brief["user_sites"]))
+    parts = [_table_html(pd.DataFrame({"value": rows})) if rows else ""]
+    inputs = manifest.get("inputs", {})
+    if inputs:
+        table = pd.DataFrame(
+            {
+                key: {"publisher": v.get("publisher", ""), "file": v.get("file", v.get("place", "")),
+                      "licence": v.get("licence", "")}
+                for key, v in inputs.items()
+            }
+        ).T  # fmt: skip
+        table.index.name = "input"
+        parts.append(_table_html(table))
+    if manifest.get("licence"):
+        parts.append(f"<p class='sub'>{html.escape(str(manifest['licence']))}</p>")
+    return "".join(parts)
 
 
 def comparison_table(plans: Sequence[Plan], names: Sequence[str]) -> pd.DataFrame:

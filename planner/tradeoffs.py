@@ -215,9 +215,10 @@ def write_comparison(
     root: Path,
     *,
     folder: Path | None = None,
+    manifest: dict[str, Any] | None = None,
 ) -> Path:
     """Write a comparison run folder: the KPI table side by side with differences, a difference map, an HTML page
-    and a sub-folder per plan with its own files.
+    and a sub-folder per plan with its own files (with the dataset's ``manifest``, as :func:`write_run` writes them).
     """
     from planner.charts import difference_map
     from planner.report import comparison_table, difference_pair, render_comparison, render_report
@@ -230,7 +231,7 @@ def write_comparison(
     html = render_comparison(plans, zones_geo, names=names)
     pair = difference_pair([(p, n) for p, n in zip(plans, names, strict=True) if p.has_solution])
     diff_png = difference_map(zones_geo, pair[0][0], pair[1][0]) if pair is not None else None
-    reports = [render_report(p, s, zones_geo) for p, s in zip(plans, scenarios, strict=True)]
+    reports = [render_report(p, s, zones_geo, dataset_manifest=manifest) for p, s in zip(plans, scenarios, strict=True)]
 
     def fill(tmp: Path) -> None:
         table.to_csv(tmp / "comparison.csv")
@@ -241,6 +242,6 @@ def write_comparison(
         for name, plan, sc, rep in zip(names, plans, scenarios, reports, strict=True):
             sub = tmp / name
             sub.mkdir()
-            write_plan_files(sub, plan, sc, zones_geo, report_html=rep)
+            write_plan_files(sub, plan, sc, zones_geo, report_html=rep, manifest=manifest)
 
     return atomic_directory(target, fill)

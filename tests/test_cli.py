@@ -101,6 +101,12 @@ def test_solve_writes_a_complete_run_folder(tmp_path: Path) -> None:
     assert "-0.0" not in (folder / "costs.csv").read_text()
     by_q = pd.read_csv(folder / "kpis_by_imd_quintile.csv")
     assert set(by_q["imd_quintile"]) <= {1, 2, 3, 4, 5}
+    # the run says which dataset and travel times it used, readably and in full
+    assert on_disk["dataset"]["travel"]["car"] == "distance model" and on_disk["dataset"]["user_sites"] == []
+    assert json.loads((folder / "dataset_manifest.json").read_text())["counts"]["zones"] == 581
+    data = html[html.index("<h2>Data</h2>") :]
+    assert "pt travel times" in data and "ONS Census 2021 TS007A" in data and "Open Government Licence" in data
+    assert '"sha256"' not in data  # a table, not a cut-off JSON dump
 
 
 @pytest.mark.slow
@@ -152,6 +158,7 @@ def test_compare_writes_side_by_side_kpis_and_difference(tmp_path: Path) -> None
     hubs = [p["kpis"]["hubs_open"] for p in result["plans"]]
     assert hubs == [3, 2]
     assert (folder / "weston_option_a" / "summary.json").exists()
+    assert "<h2>Data</h2>" in (folder / "weston_option_a" / "report.html").read_text()  # as a solve's report
     page = re.sub(r"<img [^>]*>", "", (folder / "comparison.html").read_text())  # the text, not base64 images
     assert "NaN" not in page and "None" not in page
     assert all(len(str(v)) < 16 for v in table.iloc[:, -1].dropna())  # no 0.43000000000000005
