@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from geodata.dataset import Dataset, load_dataset
+from geodata.dataset import DEFAULT_DATASET_DIR, Dataset
 from geodata.errors import PlannerError
 from geodata.sites import KINDS
 from planner import appkit as ak
@@ -23,14 +23,19 @@ from planner.scenario import SPECIALTIES, Scenario
 st.set_page_config(page_title="BNSSG neighbourhood access planner", page_icon="🏥", layout="wide")
 
 
+# $BNSSG_DATASET (empty: the embedded default); the cached resources below are keyed by it. (A comment, not a
+# docstring: Streamlit would draw a bare string on the page.)
+DATA_DIR = os.environ.get(ak.DATASET_ENV, "").strip()
+
+
 @st.cache_resource(show_spinner="Loading the BNSSG dataset…")
-def dataset() -> Dataset:
-    return load_dataset()
+def dataset(folder: str = DATA_DIR) -> Dataset:
+    return ak.app_dataset(folder)
 
 
 @st.cache_resource(show_spinner=False)
-def map_zones() -> Any:
-    return ak.simplified_zones(dataset().zones)
+def map_zones(folder: str = DATA_DIR) -> Any:
+    return ak.simplified_zones(dataset(folder).zones)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -40,7 +45,7 @@ def equity_png(key: str, by: str, _plan: Plan) -> bytes:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def difference_png(key_a: str, key_b: str, measure: str, names: tuple[str, str], _a: Plan, _b: Plan) -> bytes:
-    return difference_map(dataset().zones, _a, _b, measure=measure, names=names)
+    return difference_map(dataset(DATA_DIR).zones, _a, _b, measure=measure, names=names)
 
 
 def state() -> Any:
@@ -53,7 +58,13 @@ def state() -> Any:
 
 ss = state()
 library = ak.scenario_library()
-ds = dataset()
+try:
+    ds = dataset(DATA_DIR)
+except PlannerError as exc:  # a $BNSSG_DATASET that is not a planning dataset: say so, not a traceback
+    st.error(f"The dataset could not be loaded: {exc}")
+    st.stop()
+if ds.path is not None and ds.path.resolve() != DEFAULT_DATASET_DIR.resolve():
+    st.sidebar.caption(f"Dataset: {ds.path} (car times: {ds.manifest.get('travel', {}).get('car', 'unknown')})")
 # Streamlit forgets a widget's value once a run does not draw it, so the levers of the scenarios not shown would be
 # lost on switching scenario; writing each back to Session State at the top of every run keeps them.
 for _key in [k for k in ss if isinstance(k, str) and k.split(".", 1)[0] in library and "." in k]:
@@ -209,6 +220,8 @@ except PlannerError as exc:
 
 use_upload = check if check is not None and check.ok else None
 extra_key = use_upload.digest if use_upload is not None else ""
+if DATA_DIR:  # the same scenario on your own dataset is another plan
+    extra_key += f"|dataset:{DATA_DIR}"
 plan: Plan | None = None
 key = ""
 if scenario is not None:
@@ -279,7 +292,7 @@ with tab_map:
     )
     lines = st.checkbox("Show allocation lines (who goes where)", value=True, key="lines")
     base_plan = shown if shown is not None else ak.without_plan(scenario or base)
-    zones_geo = map_zones()
+    zones_geo = map_zones(DATA_DIR)
     if shown is None and scenario is not None and scenario.localities:
         zones_geo = zones_geo.loc[zones_geo["locality"].isin(list(scenario.localities))]
     spec = ak.build_map(base_plan, zones_geo, measure=measure, show_lines=lines)

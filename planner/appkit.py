@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
 import tempfile
 import threading
@@ -287,7 +288,8 @@ def solve_cached(
     dataset
         The dataset (the embedded BNSSG default if ``None``), including any uploaded sites.
     extra_key
-        Digest of uploaded sites (part of the cache key).
+        Digest of uploaded sites, and the dataset if not the default (part of the cache key: the same scenario on
+        other data is another plan).
     progress
         Called with a message at each solve step.
     cache
@@ -769,11 +771,30 @@ def dataset_with_upload(check: UploadCheck | None, base: Dataset | None = None) 
     ds = base if base is not None else load_dataset()
     if check is None or not check.ok or check.sites is None:
         return ds
-    hit = _DATASETS.get(check.digest)
+    key = f"{ds.path}|{check.digest}"  # an upload on another dataset has other travel times
+    hit = _DATASETS.get(key)
     if hit is None:
         hit = ds.with_user_sites(check.sites)
-        _DATASETS[check.digest] = hit
+        _DATASETS[key] = hit
     return hit
+
+
+DATASET_ENV = "BNSSG_DATASET"
+"""Environment variable naming a dataset folder for the app (one built with ``planner data build``); unset, the
+embedded BNSSG default."""
+
+
+def app_dataset(folder: str | None = None) -> Dataset:
+    """The dataset the app plans on: ``folder``, else ``$BNSSG_DATASET`` if set (your own build: a road network, a
+    GTFS feed, your localities), else the embedded default.
+
+    Raises
+    ------
+    DataValidationError
+        When the folder named is not a planning dataset (named in the message).
+    """
+    folder = (folder if folder is not None else os.environ.get(DATASET_ENV, "")).strip()
+    return load_dataset(Path(folder) if folder else None)
 
 
 # ------------------------------------------------------------------------------------------------ outputs

@@ -540,3 +540,37 @@ def test_plans_of_different_areas_get_no_blank_difference_map(plan_b: Any, zones
     # a third plan of the same area is compared with the first instead
     pair = difference_pair([(plan_b, "here"), (elsewhere, "elsewhere"), (plan_b, "again")])
     assert pair is not None and pair[1][1] == "again"
+
+
+def test_the_app_plans_on_the_dataset_named_by_bnssg_dataset(
+    raw_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geodata.build import build_dataset
+
+    # Your own build: here the default data with five Woodspring zones given to Weston in a localities file
+    loc = _dataset().zones["locality"].copy()
+    moved = loc.index[loc == "Woodspring"][:5]
+    loc[moved] = "Weston, Worle and Villages"
+    loc.rename("locality").rename_axis("zone_code").to_csv(tmp_path / "localities.csv")
+    build_dataset(raw_data, tmp_path / "own", locality_override=tmp_path / "localities.csv", progress=False)
+    monkeypatch.setenv(ak.DATASET_ENV, str(tmp_path / "own"))
+    at = solve(choose(new_app(), WESTON_B))
+    assert f"Dataset: {tmp_path / 'own'}" in texts(at.sidebar.caption)
+    zones = next(layer for layer in deck(at)["layers"] if layer["id"] == "zones")["data"]
+    from geodata.dataset import read_dataset
+
+    def weston(ds: Any) -> int:
+        return int((ds.zones["locality"] == "Weston, Worle and Villages").sum())
+
+    # the plan covers the moved zones: it was made on this dataset, not the default
+    codes = {re.search(r"\((E0\d{7})\)", z["tip"]).group(1) for z in zones}  # type: ignore[union-attr]
+    assert len(codes) == weston(read_dataset(tmp_path / "own")) > weston(_dataset())
+    # a folder that is not a dataset is named, not a traceback
+    monkeypatch.setenv(ak.DATASET_ENV, str(tmp_path / "nowhere"))
+    from streamlit.testing.v1 import AppTest
+
+    bad = AppTest.from_file(APP, default_timeout=120)
+    bad.run()
+    assert not bad.exception
+    shown = texts(bad.error)
+    assert "The dataset could not be loaded" in shown and "nowhere: not a planning dataset" in shown
