@@ -760,6 +760,12 @@ def check_upload(
         if len(sites) > MAX_UPLOAD_ROWS:
             return UploadCheck(safe, digest, errors=(f"{safe}: at most {MAX_UPLOAD_ROWS:,} sites can be added",))
         sites = sites.assign(source=safe)
+        try:
+            # the travel times now, once (cached for the solve): a site the dataset's own roads do not reach is
+            # refused here, with the file, not when the planner presses solve
+            _DATASETS[f"{ds.path}|{digest}"] = ds.with_user_sites(sites)
+        except PlannerError as exc:
+            return UploadCheck(safe, digest, errors=(f"{safe}: {exc}",))
     return UploadCheck(safe, digest, sites=sites)
 
 

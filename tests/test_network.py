@@ -340,6 +340,11 @@ def test_sites_added_to_a_network_dataset_are_routed_over_its_roads(raw_data: Pa
     )
     with pytest.raises(DataValidationError, match=refused):
         read_dataset(out).with_sites_file(far)
+    # the app's upload check says so at once, naming the file, not when the planner presses solve
+    from planner import appkit
+
+    check = appkit.check_upload("far.csv", far.read_bytes(), read_dataset(out))
+    assert not check.ok and "far.csv: site FAR1" in check.errors[0] and "site FAR2" in check.errors[0]
     # a copy of the dataset without its roads cannot add sites with comparable car times
     shutil.rmtree(out / "road_network")
     with pytest.raises(DataValidationError, match=r"built with a road network \(.*bnssg_grid\.graphml\) but its "
