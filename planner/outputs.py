@@ -101,6 +101,10 @@ def atomic_directory(final: Path, fill: Callable[[Path], None]) -> Path:
     return final
 
 
+RUN_MARKERS = ("summary.json", "comparison.json", "frontier.json")
+"""Files that make a folder a run (a plan, a comparison, a frontier)."""
+
+
 def check_output_root(root: Path) -> None:
     """Check that run folders can be written under ``root`` (before a solve, so that its minutes are not lost).
 
@@ -117,6 +121,14 @@ def check_output_root(root: Path) -> None:
         raise OutputError(f"{root}: output folder --out cannot be made: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(f"{root}: output folder --out cannot be written: no permission to write in {existing}")
+    # A run, or a comparison or frontier, is never changed once written: a new run is not put inside one.
+    runs = (p for p in (existing, *existing.parents) if any((p / m).is_file() for m in RUN_MARKERS))
+    inside = next(runs, None)
+    if inside is not None:
+        raise OutputError(
+            f"{root}: --out is inside the earlier run {inside}, which is never changed; choose the folder that holds "
+            f"runs ({inside.parent}) or another"
+        )
 
 
 def new_run_path(root: Path, name: str, *, now: datetime | None = None) -> Path:

@@ -231,6 +231,15 @@ def test_an_output_folder_that_cannot_be_made_is_refused_before_the_solve(tmp_pa
         assert "Traceback" not in out_text + err
     assert a_file.read_text(encoding="utf-8") == "not a folder"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.txt"]
+    # an earlier run is never changed: a new run is not put inside it
+    earlier = tmp_path / "weston-20261206-101010"
+    earlier.mkdir()
+    (earlier / "summary.json").write_text("{}", encoding="utf-8")
+    for out in (earlier, earlier / "again"):
+        code, _, err = run("solve", "weston_option_a", "--out", str(out), "--quiet")
+        said = " ".join(err.split())
+        assert code == 2 and f"--out is inside the earlier run {earlier}, which is never changed" in said
+    assert [p.name for p in earlier.iterdir()] == ["summary.json"]
 
 
 def test_frontier_rejects_an_infinite_budget(tmp_path: Path) -> None:
