@@ -102,15 +102,24 @@ def _load_dataset(path: Path | None) -> Any:
 
 
 def _kpi_table(plans: list[Plan], names: list[str]) -> Table:
-    from planner.report import HEADLINE, format_indicator, headline  # matplotlib: imported only when a table is printed
+    # matplotlib: imported only when a table is printed
+    from planner.report import HEADLINE, comparison_table, format_difference, format_indicator, headline
 
     table = Table(title="Key indicators", show_lines=False)
     table.add_column("indicator", no_wrap=True)
     for n in names:
         table.add_column(n, justify="right")
     heads = [headline(p) for p in plans]
+    # a comparison also shows each later plan minus the first, as comparison.html does
+    diffs = comparison_table(plans, names).iloc[:, len(names) :] if len(plans) > 1 else None
+    if diffs is not None:
+        for col in diffs.columns:
+            table.add_column(str(col), justify="right")
     for key, label, kind in HEADLINE:
-        table.add_row(label, *(format_indicator(h.get(key), kind) for h in heads))
+        row = [format_indicator(h.get(key), kind) for h in heads]
+        if diffs is not None:
+            row += [format_difference(v, kind) for v in diffs.loc[label]]
+        table.add_row(label, *row)
     return table
 
 

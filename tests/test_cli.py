@@ -171,6 +171,10 @@ def test_compare_writes_side_by_side_kpis_and_difference(tmp_path: Path) -> None
         zones = pd.read_csv(folder / plan["scenario"] / "zones.csv")
         unmet = zones[[c for c in zones.columns if c.startswith("unmet_mdt_")]].to_numpy().sum()
         assert plan["kpis"]["mdt_unmet_per_week"] == pytest.approx(unmet, abs=0.005)
+    # the terminal table shows the differences too
+    code, text, err = run("compare", "weston_option_a", "weston_option_b", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "weston_option_b - weston_option_a" in text and f"{sign}{100 * abs(b - a):.1f} pp" in text
 
 
 @pytest.mark.slow
