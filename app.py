@@ -368,7 +368,8 @@ with tab_downloads:
         report_slot = st.empty()  # the prepare button, then the download in its place
         if key not in ss.reports and report_slot.button("Prepare the HTML report", key="make_report"):
             with st.spinner("Drawing the report's maps and charts…"):
-                ss.reports[key] = render_report(plan, scenario, ds.zones, dataset_manifest=ds.manifest)
+                data = plan.dataset_manifest or ds.manifest  # with any uploaded sites
+                ss.reports[key] = render_report(plan, scenario, ds.zones, dataset_manifest=data)
         if key in ss.reports:
             report_slot.download_button(
                 "HTML report", ss.reports[key], file_name=f"{scenario.name}-report.html", mime="text/html",

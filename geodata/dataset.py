@@ -64,7 +64,8 @@ class Dataset:
         Raises
         ------
         DataValidationError
-            If a site id is already used.
+            If a site id is already used; on a dataset built with a road network, if a site is more than 2 km from
+            its roads or the dataset's ``road_network/`` folder is missing.
         """
         from geodata.travel import ROAD_DIR, compute_travel_times
 

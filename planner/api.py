@@ -300,7 +300,7 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
             outcome = replace(outcome, status=SolveStatus.TIME_LIMIT, objective=objective,
                               gap=relative_gap(objective, outcome.bound))  # fmt: skip
             fallback = True
-            progress("no plan in the time limit: returning the core offer (a hub per locality, no sessions)")
+            progress("no plan in the time limit: returning the core offer (the hubs the rules require, no sessions)")
         outcome = replace(outcome, solve_seconds=outcome.solve_seconds + time.perf_counter() - began)
     if not outcome.status.has_solution:
         return Plan(
@@ -383,7 +383,8 @@ def solve_scenario(
         dataset = dataset.with_sites_file(Path(scenario.sites.extra_file))
     progress("preparing demand, candidate sites and arcs")
     inp = build_inputs(dataset, scenario)
-    return solve_inputs(inp, progress=progress)
+    # the run records the data it planned on, the scenario's added sites included
+    return replace(solve_inputs(inp, progress=progress), dataset_manifest=dataset.manifest)
 
 
 __all__ = ["copy_solution", "diagnose_infeasible", "load_values", "solve_inputs", "solve_scenario"]

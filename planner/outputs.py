@@ -184,6 +184,7 @@ def write_plan_files(
     """Write every file of a run into ``folder`` (which exists and is empty); with the dataset's ``manifest``, the
     summary says which dataset and travel times the plan used and the manifest is kept beside it."""
     summary = clean_for_json(plan.summary())
+    manifest = plan.dataset_manifest or manifest
     if manifest:
         from planner.report import dataset_brief
 
@@ -235,20 +236,23 @@ def write_run(
     root
         Folder under which the run folder is created.
     manifest
-        The dataset manifest, for the report's data section.
+        The dataset manifest, where the plan carries none (:func:`planner.api.solve_scenario` sets it, with the
+        scenario's added sites): the run's ``summary.json`` ``dataset`` entry, ``dataset_manifest.json`` and the
+        report's data section.
     folder
         Exact folder to create instead of a timestamped one (must not exist).
 
     Returns
     -------
     Path
-        The run folder: ``summary.json``, ``scenario.yaml``, ``plan.gpkg`` (layers zones, sites, allocation),
+        The run folder: ``summary.json``, ``scenario.yaml``, ``dataset_manifest.json``, ``plan.gpkg`` (layers zones,
+        sites, allocation),
         ``zones.geojson``, ``sites.geojson``, ``allocation_lines.geojson``, CSV tables and ``report.html``.
     """
     from planner.report import render_report  # matplotlib: imported only when a run is written
 
     target = folder if folder is not None else new_run_path(Path(root), scenario.name)
-    html = render_report(plan, scenario, zones_geo, dataset_manifest=manifest)
+    html = render_report(plan, scenario, zones_geo, dataset_manifest=plan.dataset_manifest or manifest)
     return atomic_directory(
         target, lambda tmp: write_plan_files(tmp, plan, scenario, zones_geo, report_html=html, manifest=manifest)
     )

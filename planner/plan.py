@@ -49,6 +49,9 @@ class Plan:
         Headline indicators (see :mod:`planner.kpis`).
     violations
         Requirements that cannot be met (infeasible plans only).
+    dataset_manifest
+        The manifest of the dataset planned on, with any sites the scenario added (set by
+        :func:`planner.api.solve_scenario`; what the run folder records of its data).
     """
 
     scenario_name: str
@@ -66,6 +69,7 @@ class Plan:
     costs: dict[str, float] = field(default_factory=dict)
     kpis: dict[str, Any] = field(default_factory=dict)
     violations: tuple[dict[str, Any], ...] = ()
+    dataset_manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_solution(self) -> bool:

@@ -231,7 +231,8 @@ def write_comparison(
     html = render_comparison(plans, zones_geo, names=names)
     pair = difference_pair([(p, n) for p, n in zip(plans, names, strict=True) if p.has_solution])
     diff_png = difference_map(zones_geo, pair[0][0], pair[1][0]) if pair is not None else None
-    reports = [render_report(p, s, zones_geo, dataset_manifest=manifest) for p, s in zip(plans, scenarios, strict=True)]
+    reports = [render_report(p, s, zones_geo, dataset_manifest=p.dataset_manifest or manifest)
+               for p, s in zip(plans, scenarios, strict=True)]  # fmt: skip
 
     def fill(tmp: Path) -> None:
         table.to_csv(tmp / "comparison.csv")

@@ -496,3 +496,21 @@ def test_every_bad_row_of_a_sites_file_is_listed(tmp_path: Path) -> None:
     assert "row 4, field 'site_id': value 'good'" in problems[1] and "duplicate id" in problems[1]
     assert "row 5, field 'lon/lat'" in problems[2] and "outside BNSSG" in problems[2]
     assert not any("row 2" in p for p in problems)
+
+
+def test_a_run_records_the_sites_its_scenario_added(tmp_path: Path) -> None:
+    import json
+
+    from planner.cli import app
+
+    (tmp_path / "mine.csv").write_text("site_id,name,lon,lat,kind\nMY-HALL,Worle hall,-2.9300,51.3570,gp\n")
+    scenario = tmp_path / "mine.yaml"
+    scenario.write_text(f"extends: {ROOT / 'scenarios' / 'weston_option_a.yaml'}\nsites: {{extra_file: mine.csv}}\n"
+                        "solver: {time_limit: 20}\n")  # fmt: skip
+    result = CliRunner().invoke(app, ["solve", str(scenario), "--out", str(tmp_path / "runs"), "--json"])
+    assert result.exit_code == 0, result.output
+    folder = Path(json.loads(result.stdout)["run_folder"])
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["dataset"]["user_sites"] == ["MY-HALL"]
+    assert json.loads((folder / "dataset_manifest.json").read_text())["user_site_ids"] == ["MY-HALL"]
+    assert "sites you added" in (folder / "report.html").read_text()

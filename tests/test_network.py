@@ -123,12 +123,14 @@ def test_a_projected_graphml_is_routed_in_lon_lat(graph: Any, tmp_path: Path) ->
 
 
 def test_an_extract_keeps_only_what_a_car_can_use(graph: Any, tmp_path: Path) -> None:
-    # Diagonal: a footway, a railway and a river (no highway tag) would all be shortcuts or break speeds.
+    # Diagonal: a footway, a railway, a river (no highway tag), a road closed to motor vehicles and a car park
+    # aisle would all be shortcuts or break speeds.
     extra = """
   <way id="90"><nd ref="1011"/><nd ref="1033"/><tag k="highway" v="footway"/></way>
   <way id="91"><nd ref="1011"/><nd ref="1033"/><tag k="railway" v="rail"/></way>
   <way id="92"><nd ref="1033"/><nd ref="1011"/><tag k="waterway" v="river"/></way>
   <way id="93"><nd ref="1033"/><nd ref="1011"/><tag k="highway" v="primary"/><tag k="motor_vehicle" v="no"/></way>
+  <way id="94"><nd ref="1011"/><nd ref="1033"/><tag k="highway" v="service"/><tag k="service" v="parking_aisle"/></way>
 """
     text = FIXTURE.read_text(encoding="utf-8").replace("</osm>", extra + "</osm>")
     mixed = tmp_path / "mixed.osm"

@@ -115,10 +115,11 @@ def load_network(network: Path | str, *, network_type: str = "drive") -> nx.Mult
 NOT_DRIVABLE = frozenset(
     {
         "abandoned", "bridleway", "bus_guideway", "construction", "corridor", "cycleway", "elevator", "escalator",
-        "footway", "no", "path", "pedestrian", "planned", "platform", "proposed", "raceway", "razed", "steps", "track",
+        "footway", "no", "path", "pedestrian", "planned", "platform", "proposed", "raceway", "razed", "rest_area",
+        "service", "services", "steps", "track",
     }
 )  # fmt: skip
-"""OSM ``highway`` values osmnx's "drive" network leaves out (it also leaves out ``service`` ways of some kinds)."""
+"""OSM ``highway`` values osmnx's "drive" network leaves out (osmnx 2.1 ``_get_osm_filter``)."""
 
 
 BARRING_TAGS = ("motor_vehicle", "motorcar", "access")
