@@ -25,7 +25,7 @@ from geodata.errors import DataBuildError, PlannerError
 from geodata.localities import assign_localities
 from geodata.sites import build_sites
 from geodata.sources import SOURCES, read_table, sha256
-from geodata.travel import PARAMETERS_FILE, ROAD_DIR, TRANSIT_DIR, compute_travel_times, distance, transit
+from geodata.travel import PARAMETERS_FILE, ROAD_DIR, TRANSIT_DIR, compute_travel_times, distance, network, transit
 from geodata.travel.transit import TRANSIT_SOURCE_DIR
 from geodata.zones import build_zones
 
@@ -210,10 +210,7 @@ DATASET_ENTRIES = frozenset({ZONES_FILE, SITES_FILE, TRAVEL_FILE, MANIFEST_FILE,
                              ROAD_DIR})  # fmt: skip
 """What a dataset folder holds: the only entries a rebuild may replace."""
 
-SUBFOLDER_ENTRIES = {
-    TRANSIT_DIR: frozenset({"stops.parquet", "patterns.parquet", "calls.parquet", "transit.json"}),
-    ROAD_DIR: frozenset({"nodes.parquet", "edges.parquet", "road_network.json"}),
-}
+SUBFOLDER_ENTRIES = {TRANSIT_DIR: frozenset(transit.TRANSIT_FILES), ROAD_DIR: frozenset(network.ROAD_FILES)}
 """What the dataset's support folders hold (written by ``TransitNetwork.to_parquet`` and ``RoadNetwork.to_parquet``)."""
 
 

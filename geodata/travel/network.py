@@ -9,6 +9,7 @@ matrix), which a dataset built with a network keeps so that sites added later ar
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -146,7 +147,8 @@ def drivable(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
 
 EARTH_RADIUS_M = 6_371_009.0
 """osmnx's mean earth radius: snapping distances are the great-circle metres osmnx reports."""
-ROAD_FILES = ("nodes.parquet", "edges.parquet")
+ROAD_FILES = ("nodes.parquet", "edges.parquet", "road_network.json")
+"""What :meth:`RoadNetwork.to_parquet` writes (a dataset rebuild replaces nothing else in its folder)."""
 
 
 def _unit_vectors(lonlat: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -196,7 +198,7 @@ class RoadNetwork:
         edges = {"u": coo.row.astype(np.int32), "v": coo.col.astype(np.int32), "seconds": coo.data}
         pd.DataFrame(edges).to_parquet(d / ROAD_FILES[1], **opts)
         note = {"source": self.source, "nodes": len(self.lonlat), "edges": int(coo.nnz)}
-        (d / "road_network.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+        (d / ROAD_FILES[2]).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
     def from_parquet(cls, directory: Path) -> RoadNetwork:
@@ -209,7 +211,7 @@ class RoadNetwork:
         """
         d = Path(directory)
         try:
-            note = json.loads((d / "road_network.json").read_text(encoding="utf-8"))
+            note = json.loads((d / ROAD_FILES[2]).read_text(encoding="utf-8"))
             nodes = pd.read_parquet(d / ROAD_FILES[0])
             edges = pd.read_parquet(d / ROAD_FILES[1])
             lonlat = nodes[["lon", "lat"]].to_numpy(float)
@@ -222,9 +224,14 @@ class RoadNetwork:
             raise NetworkError(f"{d}: not a road network folder ({type(exc).__name__}: {exc})") from None
         return cls(lonlat=lonlat, seconds=seconds, source=str(note.get("source", "")))
 
+    @functools.cached_property
+    def _tree(self) -> cKDTree:
+        # built once per network: every snap (zones, sites, an added site's reach check) queries it
+        return cKDTree(_unit_vectors(self.lonlat))
+
     def snap(self, lonlat: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Nearest node of each point and the great-circle metres to it (as osmnx's ``nearest_nodes``)."""
-        chord, pos = cKDTree(_unit_vectors(self.lonlat)).query(_unit_vectors(lonlat))
+        chord, pos = self._tree.query(_unit_vectors(lonlat))
         metres = 2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(np.asarray(chord, float) / 2.0, 0.0, 1.0))
         return np.asarray(pos, np.int64), metres
 

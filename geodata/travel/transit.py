@@ -110,6 +110,10 @@ class TransitParameters:
         return self.headway_day_minutes if band == "day" else self.headway_evening_minutes
 
 
+TRANSIT_FILES = ("stops.parquet", "patterns.parquet", "calls.parquet", "transit.json")
+"""What :meth:`TransitNetwork.to_parquet` writes (a dataset rebuild replaces nothing else in its folder)."""
+
+
 @dataclass
 class TransitNetwork:
     """Stops, patterns and stop calls of a public-transport network.
@@ -183,27 +187,26 @@ class TransitNetwork:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         opts: dict[str, Any] = {"index": False, "compression": "zstd"}
-        self.stops.to_parquet(d / "stops.parquet", **opts)
-        self.patterns.to_parquet(d / "patterns.parquet", **opts)
-        self.calls.to_parquet(d / "calls.parquet", **opts)
+        for frame, name in zip((self.stops, self.patterns, self.calls), TRANSIT_FILES[:3], strict=True):
+            frame.to_parquet(d / name, **opts)
         note = {
             "source": self.source,
             "stops": len(self.stops),
             "patterns": len(self.patterns),
             "calls": len(self.calls),
         }
-        (d / "transit.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+        (d / TRANSIT_FILES[3]).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
     def from_parquet(cls, directory: Path) -> TransitNetwork:
         """Read a network written by :meth:`to_parquet`."""
         d = Path(directory)
         try:
-            note = json.loads((d / "transit.json").read_text(encoding="utf-8"))
+            note = json.loads((d / TRANSIT_FILES[3]).read_text(encoding="utf-8"))
             return cls(
-                stops=pd.read_parquet(d / "stops.parquet"),
-                patterns=pd.read_parquet(d / "patterns.parquet"),
-                calls=pd.read_parquet(d / "calls.parquet"),
+                stops=pd.read_parquet(d / TRANSIT_FILES[0]),
+                patterns=pd.read_parquet(d / TRANSIT_FILES[1]),
+                calls=pd.read_parquet(d / TRANSIT_FILES[2]),
                 source=str(note.get("source", "")),
             )
         except (FileNotFoundError, OSError, KeyError, ValueError) as exc:
