@@ -73,10 +73,10 @@ class Dataset:
         if len(clash):
             raise DataValidationError(f"site id {clash[0]!r} is already in the dataset")
         model_dir = self.path if self.path is not None else DEFAULT_DATASET_DIR
-        car = str(self.manifest.get("travel", {}).get("car", ""))
-        if car.startswith("osmnx road network") and not (model_dir / ROAD_DIR).is_dir():
+        network = self.manifest.get("inputs", {}).get("user_network")  # recorded by the build's --network
+        if network is not None and not (model_dir / ROAD_DIR).is_dir():
             # Without its roads the added sites would get distance-model car times beside the dataset's road times.
-            roads = car.removeprefix("osmnx road network ").split(" (")[0]
+            roads = network.get("file", network.get("place", ""))
             raise DataValidationError(
                 f"{model_dir}: the dataset was built with a road network ({roads}) "
                 f"but its {ROAD_DIR}/ folder is missing, so sites cannot be added with comparable car times; copy "
