@@ -28,9 +28,9 @@ import shapely
 
 from geodata.dataset import Dataset, load_dataset
 from geodata.errors import DataValidationError, PlannerError
-from planner.charts import MEASURES, is_share, popup_label, popups_in_use
+from planner.charts import MEASURES, is_share, popup_label
 from planner.charts import zone_values as charts_zone_values
-from planner.plan import Plan
+from planner.plan import Plan, popups_in_use
 from planner.report import HEADLINE, comparison_table, format_difference, format_indicator, headline_cards
 from planner.scenario import EVENING_SLOTS, LIBRARY_DIR, SPECIALTIES, Scenario, load_scenario, scenario_library
 from planner.solver import SolveStatus

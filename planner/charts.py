@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from matplotlib.lines import Line2D
 
-from planner.plan import Plan
+from planner.plan import Plan, popups_in_use
 
 MEASURES: dict[str, str] = {
     "nearest_hub_minutes": "Minutes to the nearest open hub (daytime)",
@@ -64,11 +64,6 @@ def popup_label(venues: int, at_hubs: int) -> str:
     Without them the legend's count would fall short of the plan's pop-up sites in the tables.
     """
     return f"pop-up venues ({venues}" + (f", and {at_hubs} at open hubs)" if at_hubs else ")")
-
-
-def popups_in_use(sites: pd.DataFrame) -> pd.Series:
-    """Whether each site holds pop-up sessions in the plan (any evening slot)."""
-    return sites[[c for c in sites.columns if c.startswith("popup_")]].sum(axis=1) > 0
 
 
 def _draw_sites(ax: Any, plan: Plan) -> list[Line2D]:

@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from planner.plan import popups_in_use
 from planner.scenario import SPECIALTIES
 
 REPORTED_MINUTES: tuple[float, ...] = (20.0, 30.0)
@@ -142,7 +143,7 @@ def compute_kpis(
     kpis["evening_hubs"] = int(sites["hub_evening"].sum())
     popup_cols = [c for c in sites.columns if c.startswith("popup_")]
     kpis["popup_sessions_per_week"] = int(sites[popup_cols].to_numpy().sum())
-    kpis["popup_sites"] = int((sites[popup_cols].sum(axis=1) > 0).sum())
+    kpis["popup_sites"] = int(popups_in_use(sites).sum())
     for key, col in (("by_imd_quintile", "imd_quintile"), ("by_imd_decile", "imd_decile"), ("by_locality", "locality")):
         rows = []
         for value, zsub in zones.groupby(col, sort=True):

@@ -234,6 +234,11 @@ def _close_idle_hubs(m: pyo.ConcreteModel, inp: ModelInputs, tol: float) -> floa
     return saved
 
 
+def popups_in_use(sites: pd.DataFrame) -> pd.Series:
+    """Whether each site of a plan's sites table holds pop-up sessions (any evening slot)."""
+    return sites[[c for c in sites.columns if c.startswith("popup_")]].sum(axis=1) > 0
+
+
 def popup_slot_split(sessions: pd.Series, slots: tuple[str, ...]) -> pd.DataFrame:
     """Spread each site's weekly pop-up sessions evenly over the allowed slots (earlier slots take the odd one).
 

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from planner.charts import MEASURES, cost_chart, cost_title, difference_map, equity_chart, zone_map
-from planner.plan import Plan
+from planner.plan import Plan, popups_in_use
 from planner.scenario import Scenario
 
 _CSS = """
@@ -220,7 +220,7 @@ def _sites_table(plan: Plan) -> str:
         return "<p>No sites.</p>"
     popup_cols = [c for c in s.columns if c.startswith("popup_")]
     mdt_cols = [c for c in s.columns if c.startswith("mdt_")]
-    used = s.loc[s["hub_open"] | (s[popup_cols].sum(axis=1) > 0) | (s[mdt_cols].sum(axis=1) > 0)]
+    used = s.loc[s["hub_open"] | popups_in_use(s) | (s[mdt_cols].sum(axis=1) > 0)]
     columns = {"name": ("name", "text"), "kind": ("kind", "text"), "locality": ("locality", "text"),
                "hub_open": ("hub", "yes"), "hub_evening": ("hub open evenings and Saturdays", "yes")}  # fmt: skip
     columns |= {

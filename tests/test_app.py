@@ -405,12 +405,13 @@ def test_legends_count_every_pop_up_venue_including_those_at_open_hubs(plan_b: A
     import matplotlib.pyplot as plt
 
     from planner import charts
+    from planner.plan import popups_in_use
 
     sites = plan_b.sites.copy()
     hub = sites.index[sites["hub_open"]][0]
     sites.loc[hub, "popup_weekday_evening"] = 1  # a pop-up session at an open hub is drawn as the hub
     plan = dataclasses.replace(plan_b, sites=sites)
-    in_use = int(charts.popups_in_use(sites).sum())
+    in_use = int(popups_in_use(sites).sum())
     legend = ak.legend_html(ak.build_map(plan, ak.simplified_zones(zones)))
     assert f"pop-up venues ({in_use - 1}, and 1 at open hubs)" in legend
     fig, ax = plt.subplots()
@@ -418,7 +419,7 @@ def test_legends_count_every_pop_up_venue_including_those_at_open_hubs(plan_b: A
     plt.close(fig)
     assert f"pop-up venues ({in_use - 1}, and 1 at open hubs)" in labels and "hub (daytime) (2)" in labels
     plain = ak.legend_html(ak.build_map(plan_b, ak.simplified_zones(zones)))
-    assert f"pop-up venues ({int(charts.popups_in_use(plan_b.sites).sum())})" in plain
+    assert f"pop-up venues ({int(popups_in_use(plan_b.sites).sum())})" in plain
 
 
 def test_shares_are_shown_as_percentages_on_maps_and_legends(plan_b: Any, zones: Any) -> None:
