@@ -31,7 +31,7 @@ from geodata.errors import DataValidationError, PlannerError
 from planner.charts import MEASURES, is_share, popup_label
 from planner.charts import zone_values as charts_zone_values
 from planner.plan import Plan, popups_in_use
-from planner.report import HEADLINE, comparison_table, format_difference, format_indicator, headline_cards
+from planner.report import formatted_comparison, headline_cards
 from planner.scenario import EVENING_SLOTS, LIBRARY_DIR, SPECIALTIES, Scenario, load_scenario, scenario_library
 from planner.solver import SolveStatus
 
@@ -807,17 +807,10 @@ def app_dataset(folder: str | None = None) -> Dataset:
 
 
 def comparison_display(plan_a: Plan, plan_b: Plan, name_a: str, name_b: str) -> pd.DataFrame:
-    """The comparison table (planner.report.comparison_table) formatted for display, with B - A differences."""
+    """The comparison table (:func:`planner.report.formatted_comparison`) with B - A differences."""
     if name_a == name_b:
         name_a, name_b = f"A: {name_a}", f"B: {name_b}"
-    table = comparison_table([plan_a, plan_b], [name_a, name_b])
-    kinds = {label: kind for _, label, kind in HEADLINE}
-    shown = pd.DataFrame(index=table.index, columns=table.columns, dtype=object)
-    diff_col = table.columns[2]
-    for label in table.index:
-        for col in table.columns:
-            fmt = format_difference if col == diff_col else format_indicator
-            shown.at[label, col] = fmt(table.at[label, col], kinds[label])
+    shown = formatted_comparison([plan_a, plan_b], [name_a, name_b])
     shown.columns = [name_a, name_b, "B − A"]
     return shown
 

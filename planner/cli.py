@@ -102,24 +102,15 @@ def _load_dataset(path: Path | None) -> Any:
 
 
 def _kpi_table(plans: list[Plan], names: list[str]) -> Table:
-    # matplotlib: imported only when a table is printed
-    from planner.report import HEADLINE, comparison_table, format_difference, format_indicator, headline
+    from planner.report import formatted_comparison  # matplotlib: imported only when a table is printed
 
+    shown = formatted_comparison(plans, names)  # a comparison also shows each later plan minus the first
     table = Table(title="Key indicators", show_lines=False)
     table.add_column("indicator", no_wrap=True)
-    for n in names:
-        table.add_column(n, justify="right")
-    heads = [headline(p) for p in plans]
-    # a comparison also shows each later plan minus the first, as comparison.html does
-    diffs = comparison_table(plans, names).iloc[:, len(names) :] if len(plans) > 1 else None
-    if diffs is not None:
-        for col in diffs.columns:
-            table.add_column(str(col), justify="right")
-    for key, label, kind in HEADLINE:
-        row = [format_indicator(h.get(key), kind) for h in heads]
-        if diffs is not None:
-            row += [format_difference(v, kind) for v in diffs.loc[label]]
-        table.add_row(label, *row)
+    for col in shown.columns:
+        table.add_column(str(col), justify="right")
+    for label, row in shown.iterrows():
+        table.add_row(str(label), *row)
     return table
 
 

@@ -372,6 +372,20 @@ def comparison_table(plans: Sequence[Plan], names: Sequence[str]) -> pd.DataFram
     return table
 
 
+def formatted_comparison(plans: Sequence[Plan], names: Sequence[str]) -> pd.DataFrame:
+    """:func:`comparison_table` as text: each plan's indicators by :func:`format_indicator`, the differences against
+    the first by :func:`format_difference` (the comparison page, the command line and the app show the same)."""
+    table = comparison_table(plans, names)
+    kinds = {label: kind for _, label, kind in HEADLINE}
+    differences = set(table.columns[len(names) :])
+    shown = pd.DataFrame(index=table.index, columns=table.columns, dtype=object)
+    for label in table.index:
+        for col in table.columns:
+            fmt = format_difference if col in differences else format_indicator
+            shown.at[label, col] = fmt(table.at[label, col], kinds[label])
+    return shown
+
+
 def difference_pair(solved: Sequence[tuple[Plan, str]]) -> tuple[tuple[Plan, str], tuple[Plan, str]] | None:
     """The first solved plan and the first later one planning any of the same zones (``None``: no such pair), the
     two a difference map compares; plans of different areas have no zone to compare."""
@@ -386,20 +400,13 @@ def difference_pair(solved: Sequence[tuple[Plan, str]]) -> tuple[tuple[Plan, str
 
 def render_comparison(plans: Sequence[Plan], zones_geo: gpd.GeoDataFrame, *, names: Sequence[str]) -> str:
     """An HTML page comparing plans: the KPI table with differences and a difference map of the first two."""
-    table = comparison_table(plans, names)
-    kinds = {label: kind for _, label, kind in HEADLINE}
-    shown = table.copy().astype(object)
-    differences = set(table.columns[len(names) :])
-    for label in shown.index:
-        for col in shown.columns:
-            fmt = format_difference if col in differences else format_indicator
-            shown.at[label, col] = fmt(table.at[label, col], kinds[label])
+    shown = formatted_comparison(plans, names)
     title = "Comparison: " + " vs ".join(names)
     parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Indicators</h2>", shown.to_html(border=0, escape=True)]
     for p, n in zip(plans, names, strict=True):
         if not p.has_solution:
             parts.append(f"<div class='alert'><b>{html.escape(n)}:</b> {html.escape(p.message or str(p.status))}</div>")
-    if len(table.columns) > len(names):
+    if len(shown.columns) > len(names):
         parts.append(
             "<p class='sub'>Differences are each later plan minus the first; differences of shares are in percentage "
             "points (pp).</p>"

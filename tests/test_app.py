@@ -473,6 +473,8 @@ def test_downloads_content(plan_b: Any, zones: Any) -> None:
 
 
 def test_comparison_and_equity_tables(plan_b: Any, zones: Any) -> None:
+    from planner.report import HEADLINE
+
     sc_a = ak.load_library_scenario(WESTON_A)
     plan_a, _ = ak.solve_cached(sc_a)
     table = ak.comparison_display(plan_a, plan_b, "A", "B")
@@ -480,7 +482,7 @@ def test_comparison_and_equity_tables(plan_b: Any, zones: Any) -> None:
     assert table.loc["Hubs open", "A"] == "3" and table.loc["Hubs open", "B"] == "2"
     assert table.loc["Hubs open", "B − A"] == "−1"
     # shares differ in percentage points, and a difference that rounds to nothing has no sign
-    pct = [label for _, label, kind in ak.HEADLINE if kind == "pct" and label in table.index]
+    pct = [label for _, label, kind in HEADLINE if kind == "pct" and label in table.index]
     assert pct and all(table.loc[label, "B − A"].endswith(" pp") for label in pct)
     assert all(not d.startswith(("−0.0", "+0.0")) for d in table["B − A"])
     eq = ak.equity_table(plan_b, "imd_decile")
