@@ -398,8 +398,11 @@ def difference_pair(solved: Sequence[tuple[Plan, str]]) -> tuple[tuple[Plan, str
     return None
 
 
-def render_comparison(plans: Sequence[Plan], zones_geo: gpd.GeoDataFrame, *, names: Sequence[str]) -> str:
-    """An HTML page comparing plans: the KPI table with differences and a difference map of the first two."""
+def render_comparison(
+    plans: Sequence[Plan], zones_geo: gpd.GeoDataFrame, *, names: Sequence[str], difference_png: bytes | None = None
+) -> str:
+    """An HTML page comparing plans: the KPI table with differences and a difference map of the pair
+    :func:`difference_pair` picks (``difference_png``: that map already drawn, as the comparison folder keeps it)."""
     shown = formatted_comparison(plans, names)
     title = "Comparison: " + " vs ".join(names)
     parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Indicators</h2>", shown.to_html(border=0, escape=True)]
@@ -417,7 +420,8 @@ def render_comparison(plans: Sequence[Plan], zones_geo: gpd.GeoDataFrame, *, nam
         (a, na), (b, nb) = pair
         parts.append(f"<h2>Where travel changes: {html.escape(nb)} minus {html.escape(na)}</h2>")
         parts.append("<p class='sub'>Orange: longer in the second plan; purple: shorter.</p>")
-        parts.append(_b64(difference_map(zones_geo, a, b, measure="nearest_hub_minutes"), "difference map"))
+        png = difference_png or difference_map(zones_geo, a, b, measure="nearest_hub_minutes")
+        parts.append(_b64(png, "difference map"))
     elif len(solved) >= 2:
         parts.append(
             f"<p class='sub'>No difference map: no other plan covers any zone of {html.escape(solved[0][1])}'s "

@@ -228,9 +228,9 @@ def write_comparison(
         names = [f"{i + 1}-{n}" for i, n in enumerate(names)]
     target = folder if folder is not None else new_run_path(Path(root), "compare-" + "-vs-".join(names)[:80])
     table = comparison_table(plans, names)
-    html = render_comparison(plans, zones_geo, names=names)
     pair = difference_pair([(p, n) for p, n in zip(plans, names, strict=True) if p.has_solution])
     diff_png = difference_map(zones_geo, pair[0][0], pair[1][0]) if pair is not None else None
+    html = render_comparison(plans, zones_geo, names=names, difference_png=diff_png)  # the map drawn once
     reports = [render_report(p, s, zones_geo, dataset_manifest=p.dataset_manifest or manifest)
                for p, s in zip(plans, scenarios, strict=True)]  # fmt: skip
 
