@@ -763,7 +763,7 @@ def check_upload(
         try:
             # the travel times now, once (cached for the solve): a site the dataset's own roads do not reach is
             # refused here, with the file, not when the planner presses solve
-            _DATASETS[f"{ds.path}|{digest}"] = ds.with_user_sites(sites)
+            _DATASETS[_upload_key(ds, digest)] = ds.with_user_sites(sites)
         except PlannerError as exc:
             return UploadCheck(safe, digest, errors=(f"{safe}: {exc}",))
     return UploadCheck(safe, digest, sites=sites)
@@ -772,12 +772,16 @@ def check_upload(
 _DATASETS: dict[str, Dataset] = {}
 
 
+def _upload_key(ds: Dataset, digest: str) -> str:
+    return f"{ds.path}|{digest}"  # an upload on another dataset has other travel times
+
+
 def dataset_with_upload(check: UploadCheck | None, base: Dataset | None = None) -> Dataset:
     """The dataset plus an upload's sites (travel times computed once per file and cached)."""
     ds = base if base is not None else load_dataset()
     if check is None or not check.ok or check.sites is None:
         return ds
-    key = f"{ds.path}|{check.digest}"  # an upload on another dataset has other travel times
+    key = _upload_key(ds, check.digest)
     hit = _DATASETS.get(key)
     if hit is None:
         hit = ds.with_user_sites(check.sites)
