@@ -16,7 +16,7 @@ import pyomo.environ as pyo
 from geodata.dataset import Dataset, load_dataset
 from planner.checks import Violation, check_inputs
 from planner.counts import solve_by_counts
-from planner.heuristic import BackgroundHubSearch, core_offer_plan, hub_search_start
+from planner.heuristic import BackgroundHubSearch, core_offer_plan, hub_search_start, polish_allocation
 from planner.inputs import ModelInputs, build_inputs
 from planner.kpis import compute_kpis
 from planner.model import build_model, copy_solution, load_values, model_size
@@ -45,6 +45,11 @@ SEARCH_GRACE_SECONDS = 4.0
 
 HANDOFF_SECONDS = 1.0
 """Part of the time limit kept for handing the background search's plan over and reading the plan."""
+
+SEARCH_MIN_SECONDS = 15.0
+"""Shortest time limit given the hub search. Its LP relaxation alone takes 5-8 s on the whole of BNSSG, so at 10 s
+it sent no plan and only delayed the answer by its grace period, while at 15 s it found the plan HiGHS would not
+(122,001 against 409,585; docs/benchmarks.md)."""
 
 
 def _cores() -> int:
@@ -177,28 +182,30 @@ def repair_message(found: list[Violation]) -> str:
 
 def _keep_better(
     outcome: SolverOutcome, search: BackgroundHubSearch, m: pyo.ConcreteModel, sc: Scenario, progress: Progress
-) -> tuple[SolverOutcome, float | None]:
+) -> tuple[SolverOutcome, float | None, bool]:
     """Collect the background hub search's plan and load it into ``m`` if it beats HiGHS's.
 
-    Returns the outcome of the plan now in ``m`` and the search's LP bound (``None`` if it sent none).
+    Returns the outcome of the plan now in ``m``, the search's LP bound (``None`` if it sent none) and whether the
+    plan in ``m`` is now the search's.
     """
     if outcome.status not in (SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION):
         # HiGHS has settled it (a plan within the gap, or none at all), or failed in a way the search would too.
         search.stop()
-        return outcome, None
+        return outcome, None, False
     began = time.perf_counter()
     found = search.result(timeout=SEARCH_GRACE_SECONDS + 0.1 * sc.solver.time_limit)
     waited = time.perf_counter() - began
     if found is None:
         progress(f"hub search: no plan ({search.error}); keeping HiGHS's")
-        return replace(outcome, solve_seconds=outcome.solve_seconds + waited), None
-    if outcome.objective is None or found.objective < outcome.objective - 1e-6 * abs(outcome.objective):
+        return replace(outcome, solve_seconds=outcome.solve_seconds + waited), None, False
+    better = outcome.objective is None or found.objective < outcome.objective - 1e-6 * abs(outcome.objective)
+    if better:
         load_values(m, found.values)
         objective = float(pyo.value(m.objective))
         gap = relative_gap(objective, outcome.bound)
         outcome = replace(outcome, status=SolveStatus.TIME_LIMIT, objective=objective, gap=gap)
         progress(f"hub search: its plan ({objective:,.0f}) is better than HiGHS's; keeping it")
-    return replace(outcome, solve_seconds=outcome.solve_seconds + waited), found.lp_bound
+    return replace(outcome, solve_seconds=outcome.solve_seconds + waited), found.lp_bound, better
 
 
 def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
@@ -239,7 +246,10 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
     warm = False
     lp_bound: float | None = None
     search: BackgroundHubSearch | None = None
-    use_search = sc.solver.warm_start and len(inp.zones) > WARM_START_MIN_ZONES
+    searched = False  # whether the plan is the hub search's (its allocation is already an LP's or a MIP's optimum)
+    use_search = (
+        sc.solver.warm_start and len(inp.zones) > WARM_START_MIN_ZONES and sc.solver.time_limit >= SEARCH_MIN_SECONDS
+    )
     if use_search and sc.solver.parallel_search and _cores() >= 2:
         # HiGHS keeps one core busy raising its bound; the hub search finds the good plans on the other.
         progress("hub search started in a second process, alongside HiGHS")
@@ -274,7 +284,7 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
     if split is None:
         outcome = replace(outcome, solve_seconds=outcome.solve_seconds + warm_seconds)
     if search is not None:
-        outcome, lp_bound = _keep_better(outcome, search, m, sc, progress)
+        outcome, lp_bound, searched = _keep_better(outcome, search, m, sc, progress)
     if lp_bound is not None and outcome.objective is not None and (outcome.bound is None or lp_bound > outcome.bound):
         # The heuristic's LP relaxation of this same model is a valid bound; HiGHS may stop before its root LP.
         outcome = replace(outcome, bound=lp_bound, gap=relative_gap(outcome.objective, lp_bound))
@@ -302,6 +312,15 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
             fallback = True
             progress("no plan in the time limit: returning the core offer (the hubs the rules require, no sessions)")
         outcome = replace(outcome, solve_seconds=outcome.solve_seconds + time.perf_counter() - began)
+    if outcome.status is SolveStatus.TIME_LIMIT and not fallback and not searched:
+        # HiGHS's early incumbents can leave demand unserved beside open sites; the sites kept, the routing is an LP.
+        began = time.perf_counter()
+        gain = polish_allocation(m)
+        outcome = replace(outcome, solve_seconds=outcome.solve_seconds + time.perf_counter() - began)
+        if gain > 0:
+            objective = float(pyo.value(m.objective))
+            outcome = replace(outcome, objective=objective, gap=relative_gap(objective, outcome.bound))
+            progress(f"re-routed the plan's demand among its own sites: objective {objective:,.0f} ({gain:,.0f} less)")
     if not outcome.status.has_solution:
         return Plan(
             scenario_name=sc.name,

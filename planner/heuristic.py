@@ -381,6 +381,45 @@ def core_offer_plan(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float = 
     return True
 
 
+def polish_allocation(m: pyo.ConcreteModel, time_limit: float = 10.0) -> float:
+    """Re-solve who goes where for the sites and sessions a time-limited plan in ``m`` holds; return the gain.
+
+    A plan HiGHS stops at is its incumbent, and the incumbents its heuristics find early need not route the demand
+    well among their own sites: the whole-BNSSG default stopped at 10 s kept 14 hubs open while leaving 94.8% of the
+    daytime demand unserved (objective 409,585). With every integer decision fixed the rest is an LP (1-2 s for the
+    whole of BNSSG), and its optimum can only be better (286,132 for that plan).
+
+    Parameters
+    ----------
+    m
+        A model built by :func:`planner.model.build_model` holding a feasible plan; left holding the polished plan,
+        or unchanged if the LP found none in its time.
+    time_limit
+        Seconds for the LP.
+
+    Returns
+    -------
+    float
+        How much the objective fell (0 if it did not).
+    """
+    before = float(pyo.value(m.objective))
+    decisions = [v for v in m.component_data_objects(pyo.Var) if not v.fixed and (v.is_integer() or v.is_binary())]
+    values = [(v, v.value) for v in m.component_data_objects(pyo.Var) if not v.fixed]
+    for var in decisions:
+        var.fix(round(var.value or 0.0))
+    try:
+        outcome = solve_pyomo(m, SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.0))
+    finally:
+        for var in decisions:
+            var.unfix()
+    after = float(pyo.value(m.objective)) if outcome.status.has_solution else math.inf
+    if after < before:
+        return before - after
+    for var, value in values:  # no better allocation: keep the plan as it was, to the last value
+        var.set_value(value, skip_validation=True)
+    return 0.0
+
+
 def improve_by_locality(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float) -> int:
     """Large-neighbourhood search over localities on a full model ``m`` that holds a feasible plan.
 

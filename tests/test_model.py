@@ -603,3 +603,77 @@ def test_a_solve_with_no_plan_in_time_returns_the_core_offer(bnssg: object, monk
     assert len(opened) == 3  # option A asks for exactly three hubs
     assert not plan.sites["hub_evening"].any() and plan.costs["total"] == pytest.approx(3 * 180_000)
     assert plan.gap == pytest.approx((plan.objective - 500.0) / plan.objective)
+
+
+def test_a_time_limited_plan_is_re_routed_among_its_own_sites(bnssg: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan stopped at the time limit keeps its sites and sessions but gets the best routing among them: HiGHS's
+    early incumbents can leave demand unserved beside open sites (the whole-BNSSG default stopped at 10 s kept 14
+    hubs open and served 5% of the daytime demand)."""
+    import pyomo.environ as pyo
+
+    import planner.api as api
+    from planner.scenario import load_scenario
+    from planner.solver import SolverOutcome
+
+    real = api.solve_pyomo
+    poor: dict[str, float] = {}
+
+    def incumbent_that_serves_no_one(m: object, settings: SolverSettings, **kw: object) -> SolverOutcome:
+        # The optimum's sites and sessions, with every contact left unserved: feasible, and what an early incumbent
+        # can look like. Only the main solve is replaced; the re-routing LP runs for real.
+        if poor:
+            return real(m, settings, **kw)  # type: ignore[arg-type]
+        out = real(m, settings, **kw)  # type: ignore[arg-type]
+        for name in ("serve_day", "serve_evening", "serve_mdt"):
+            for var in getattr(m, name).values():
+                var.set_value(0.0)
+        for zc in m.ZONES:  # type: ignore[attr-defined]
+            m.unmet_day[zc].set_value(m._demand_day[zc])  # type: ignore[attr-defined]
+            m.evening_gap[zc].set_value(m._demand_evening[zc])  # type: ignore[attr-defined]
+        for (zc, k), var in m.unmet_mdt.items():  # type: ignore[attr-defined]
+            var.set_value(m._need_mdt[zc, k])  # type: ignore[attr-defined]
+        poor["objective"] = float(pyo.value(m.objective))  # type: ignore[attr-defined]
+        poor["optimum"] = float(out.objective or 0.0)
+        return SolverOutcome(
+            status=SolveStatus.TIME_LIMIT, objective=poor["objective"], bound=out.bound, gap=0.5, solve_seconds=1.0
+        )
+
+    monkeypatch.setattr(api, "solve_pyomo", incumbent_that_serves_no_one)
+    sc = load_scenario("weston_option_a").with_changes({"solver": {"split_counts": False, "mip_rel_gap": 0.0}})
+    inp = build_inputs(bnssg, sc)  # type: ignore[arg-type]
+    said: list[str] = []
+    plan = solve_inputs(inp, progress=said.append)
+    optimum = solve_inputs(inp)  # the same scenario solved for real (the patched solve passes later calls on)
+    assert plan.status is SolveStatus.TIME_LIMIT and plan.objective is not None
+    assert plan.objective < poor["objective"]
+    assert plan.objective == pytest.approx(poor["optimum"], rel=1e-6)
+    assert any(line.startswith("re-routed the plan's demand among its own sites") for line in said)
+    assert plan_violations(plan, inp) == []  # demand conserved, no service at a closed site, capacity and budget
+    assert plan.kpis["unmet_share"] < 0.5  # the KPIs are read from the re-routed plan
+    columns = ["hub_open", "hub_evening", *(c for c in plan.sites.columns if c.startswith(("popup_", "mdt_")))]
+    assert plan.sites[columns].equals(optimum.sites[columns])  # same sites and sessions
+    assert plan.gap == pytest.approx((plan.objective - plan.bound) / plan.objective)
+
+
+def test_a_time_limit_too_short_for_the_hub_search_does_not_start_it(
+    toy: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search's LP alone takes 5-8 s on the whole of BNSSG; under ``SEARCH_MIN_SECONDS`` it would only delay the
+    answer (a 1-second solve took 15 s), so HiGHS plans alone."""
+    import planner.api as api
+
+    started: list[float] = []
+
+    class Recorded:
+        def __init__(self, inp: object, deadline: float) -> None:
+            started.append(deadline)
+            raise AssertionError("the hub search was started")
+
+    monkeypatch.setattr(api, "WARM_START_MIN_ZONES", 0)
+    monkeypatch.setattr(api, "_cores", lambda: 2)
+    monkeypatch.setattr(api, "BackgroundHubSearch", Recorded)
+    sc = Scenario(name="toy").with_changes({"budget": {"annual": 1_200_000}, "solver": {"time_limit": 10.0}})
+    plan = solve_inputs(build_inputs(toy, sc))  # type: ignore[arg-type]
+    assert started == [] and plan.has_solution
+    with pytest.raises(AssertionError, match="the hub search was started"):
+        solve_inputs(build_inputs(toy, sc.with_changes({"solver": {"time_limit": api.SEARCH_MIN_SECONDS}})))  # type: ignore[arg-type]
