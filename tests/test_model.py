@@ -677,3 +677,31 @@ def test_a_time_limit_too_short_for_the_hub_search_does_not_start_it(
     assert started == [] and plan.has_solution
     with pytest.raises(AssertionError, match="the hub search was started"):
         solve_inputs(build_inputs(toy, sc.with_changes({"solver": {"time_limit": api.SEARCH_MIN_SECONDS}})))  # type: ignore[arg-type]
+
+
+def test_only_a_plan_with_demand_beside_idle_capacity_is_re_routed(bnssg: object) -> None:
+    """The re-routing LP runs only where demand is left unmet beside spare capacity in its reach: never on a plan
+    HiGHS settled (it gained nothing there and cost up to 2 s), always on one that strands demand."""
+    import pyomo.environ as pyo
+
+    from planner.heuristic import polish_allocation, stranded_demand
+    from planner.scenario import load_scenario
+
+    inp = build_inputs(bnssg, load_scenario("weston_option_a"))  # type: ignore[arg-type]
+    m = build_model(inp)
+    assert solve_pyomo(m, SolverSettings(mip_rel_gap=0.0)).status is SolveStatus.OPTIMAL
+    optimum = float(pyo.value(m.objective))
+    assert stranded_demand(m) == 0.0
+    assert polish_allocation(m) == 0.0 and pyo.value(m.objective) == pytest.approx(optimum)
+    zone = next(zc for zc in m.ZONES if m._demand_day[zc] > 0 and any(v.value > 0 for v in
+                (m.serve_day[zc, s] for s in m._by_zone["day"][zc])))  # fmt: skip
+    moved = sum(m.serve_day[zone, s].value for s in m._by_zone["day"][zone])
+    for s in m._by_zone["day"][zone]:
+        m.serve_day[zone, s].set_value(0.0)
+    m.unmet_day[zone].set_value(m.unmet_day[zone].value + moved)  # still feasible: the contacts go unmet
+    assert stranded_demand(m) == pytest.approx(m.unmet_day[zone].value)
+    stranding = float(pyo.value(m.objective))
+    assert stranding > optimum
+    assert polish_allocation(m) == pytest.approx(stranding - optimum, rel=1e-6)
+    assert pyo.value(m.objective) == pytest.approx(optimum, rel=1e-9) and stranded_demand(m) == 0.0
+    assert_feasible(m)
