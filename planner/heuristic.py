@@ -381,12 +381,12 @@ def core_offer_plan(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float = 
     return True
 
 
-def stranded_demand(m: pyo.ConcreteModel, tol: float = 1e-6) -> float:
+def stranded_demand(m: pyo.ConcreteModel, tol: float = 1e-5) -> float:
     """Demand a plan in ``m`` leaves unmet although a site within its reach has spare capacity for it.
 
-    A cheap sign that the plan's routing can be improved (every unit served there instead of unmet would save its
-    penalty less a travel cost that the limits on travel keep below it); ``0`` for the plans HiGHS or the hub search
-    end at once they are well routed, so the LP of :func:`polish_allocation` is spent only where it can pay.
+    A cheap sign that the plan's routing can be improved (a unit served there instead of unmet saves its penalty,
+    120-1,000 by default, for a travel cost of at most 45 weighted minutes); ``0`` for the plans HiGHS settles, so
+    the LP of :func:`polish_allocation` is spent only where it can pay.
     """
 
     def spare(con: Any) -> bool:
@@ -415,7 +415,7 @@ def polish_allocation(m: pyo.ConcreteModel, time_limit: float = 10.0) -> float:
     """Re-solve who goes where for the sites and sessions a time-limited plan in ``m`` holds; return the gain.
 
     A plan HiGHS stops at is its incumbent, and the incumbents its heuristics find early need not route the demand
-    well among their own sites: the whole-BNSSG default stopped at 10 s kept 14 hubs open while leaving 94.8% of the
+    well among their own sites: the whole-BNSSG default stopped at 5 s kept 14 hubs open while leaving 94.8% of the
     daytime demand unserved (objective 409,585). With every integer decision fixed the rest is an LP (1-2 s for the
     whole of BNSSG), and its optimum can only be better (286,132 for that plan). The LP is solved only where
     :func:`stranded_demand` finds demand left unmet beside spare capacity: the plans HiGHS stopped at on the

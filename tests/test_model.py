@@ -607,7 +607,7 @@ def test_a_solve_with_no_plan_in_time_returns_the_core_offer(bnssg: object, monk
 
 def test_a_time_limited_plan_is_re_routed_among_its_own_sites(bnssg: object, monkeypatch: pytest.MonkeyPatch) -> None:
     """A plan stopped at the time limit keeps its sites and sessions but gets the best routing among them: HiGHS's
-    early incumbents can leave demand unserved beside open sites (the whole-BNSSG default stopped at 10 s kept 14
+    early incumbents can leave demand unserved beside open sites (the whole-BNSSG default stopped at 5 s kept 14
     hubs open and served 5% of the daytime demand)."""
     import pyomo.environ as pyo
 
