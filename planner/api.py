@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pyomo.environ as pyo
 
@@ -180,6 +181,12 @@ def repair_message(found: list[Violation]) -> str:
     return "no plan meets every hard requirement; any one of these repairs would: " + "; or ".join(texts)
 
 
+def _plan_in(m: pyo.ConcreteModel, outcome: SolverOutcome, **changes: Any) -> SolverOutcome:
+    """The outcome for the plan now loaded in ``m``: its objective, and its gap to the bound already proven."""
+    objective = float(pyo.value(m.objective))
+    return replace(outcome, objective=objective, gap=relative_gap(objective, outcome.bound), **changes)
+
+
 def _keep_better(
     outcome: SolverOutcome, search: BackgroundHubSearch, m: pyo.ConcreteModel, sc: Scenario, progress: Progress
 ) -> tuple[SolverOutcome, float | None, bool]:
@@ -201,10 +208,8 @@ def _keep_better(
     better = outcome.objective is None or found.objective < outcome.objective - 1e-6 * abs(outcome.objective)
     if better:
         load_values(m, found.values)
-        objective = float(pyo.value(m.objective))
-        gap = relative_gap(objective, outcome.bound)
-        outcome = replace(outcome, status=SolveStatus.TIME_LIMIT, objective=objective, gap=gap)
-        progress(f"hub search: its plan ({objective:,.0f}) is better than HiGHS's; keeping it")
+        outcome = _plan_in(m, outcome, status=SolveStatus.TIME_LIMIT)
+        progress(f"hub search: its plan ({outcome.objective:,.0f}) is better than HiGHS's; keeping it")
     return replace(outcome, solve_seconds=outcome.solve_seconds + waited), found.lp_bound, better
 
 
@@ -306,9 +311,7 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
         # Stopped before any plan (a very short time limit on the whole of BNSSG): the core offer is a plan.
         began = time.perf_counter()
         if core_offer_plan(inp, m):
-            objective = float(pyo.value(m.objective))
-            outcome = replace(outcome, status=SolveStatus.TIME_LIMIT, objective=objective,
-                              gap=relative_gap(objective, outcome.bound))  # fmt: skip
+            outcome = _plan_in(m, outcome, status=SolveStatus.TIME_LIMIT)
             fallback = True
             progress("no plan in the time limit: returning the core offer (the hubs the rules require, no sessions)")
         outcome = replace(outcome, solve_seconds=outcome.solve_seconds + time.perf_counter() - began)
@@ -318,9 +321,9 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
         gain = polish_allocation(m)
         outcome = replace(outcome, solve_seconds=outcome.solve_seconds + time.perf_counter() - began)
         if gain > 0:
-            objective = float(pyo.value(m.objective))
-            outcome = replace(outcome, objective=objective, gap=relative_gap(objective, outcome.bound))
-            progress(f"re-routed the plan's demand among its own sites: objective {objective:,.0f} ({gain:,.0f} less)")
+            outcome = _plan_in(m, outcome)
+            progress(f"re-routed the plan's demand among its own sites: objective {outcome.objective:,.0f} "
+                     f"({gain:,.0f} less)")  # fmt: skip
     if not outcome.status.has_solution:
         return Plan(
             scenario_name=sc.name,

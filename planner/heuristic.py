@@ -41,7 +41,7 @@ import pyomo.environ as pyo
 from planner.inputs import ModelInputs
 from planner.model import build_model, copy_solution, solution_values
 from planner.scenario import WEEKS_PER_YEAR
-from planner.solver import Resolver, SolverSettings, SolveStatus, solve_pyomo
+from planner.solver import Resolver, SolverOutcome, SolverSettings, SolveStatus, solve_pyomo
 
 HubPlan = tuple[frozenset[str], frozenset[str]]
 """Hubs opened, and those of them opened in the evening."""
@@ -365,20 +365,25 @@ def core_offer_plan(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float = 
     for s in m.HUBS:
         fixed += [(m.hub_open[s], 1.0 if s in hubs else 0.0), (m.hub_evening[s], 0.0)]
     fixed += [(var, 0.0) for var in (*m.popup_sessions.values(), *m.mdt_sessions.values())]
-    was = [(var, var.fixed, var.value) for var, _ in fixed]
-    for var, value in fixed:
-        var.fix(value)
-    try:
-        outcome = solve_pyomo(m, SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.0))
-    finally:
-        for var, was_fixed, _value in was:
-            if not was_fixed:
-                var.unfix()
-    if not outcome.status.has_solution:
-        for var, _fixed, value in was:
+    was = [(var, var.value) for var, _ in fixed]
+    if not _solve_fixed(m, fixed, time_limit).status.has_solution:
+        for var, value in was:
             var.set_value(value, skip_validation=True)
         return False
     return True
+
+
+def _solve_fixed(m: pyo.ConcreteModel, fixed: list[tuple[Any, float]], time_limit: float) -> SolverOutcome:
+    """Solve ``m`` with each of ``fixed``'s variables fixed at its value, then free again those that were free
+    (what is left once a plan's sites and sessions are fixed is the allocation LP)."""
+    freed = [var for var, _ in fixed if not var.fixed]
+    for var, value in fixed:
+        var.fix(value)
+    try:
+        return solve_pyomo(m, SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.0))
+    finally:
+        for var in freed:
+            var.unfix()
 
 
 def stranded_demand(m: pyo.ConcreteModel, tol: float = 1e-5) -> float:
@@ -437,15 +442,9 @@ def polish_allocation(m: pyo.ConcreteModel, time_limit: float = 10.0) -> float:
     if stranded_demand(m) <= 0:
         return 0.0  # no demand beside idle capacity: the routing is HiGHS's own, at most a little off in travel
     before = float(pyo.value(m.objective))
-    decisions = [v for v in m.component_data_objects(pyo.Var) if not v.fixed and (v.is_integer() or v.is_binary())]
     values = [(v, v.value) for v in m.component_data_objects(pyo.Var) if not v.fixed]
-    for var in decisions:
-        var.fix(round(var.value or 0.0))
-    try:
-        outcome = solve_pyomo(m, SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.0))
-    finally:
-        for var in decisions:
-            var.unfix()
+    decisions = [(v, float(round(value or 0.0))) for v, value in values if v.is_integer() or v.is_binary()]
+    outcome = _solve_fixed(m, decisions, time_limit)
     after = float(pyo.value(m.objective)) if outcome.status.has_solution else math.inf
     if after < before:
         return before - after
