@@ -759,21 +759,27 @@ def check_upload(
             return UploadCheck(safe, digest, errors=(str(exc).replace(str(path), safe),))
         if len(sites) > MAX_UPLOAD_ROWS:
             return UploadCheck(safe, digest, errors=(f"{safe}: at most {MAX_UPLOAD_ROWS:,} sites can be added",))
-        sites = sites.assign(source=safe)
+        checked = UploadCheck(safe, digest, sites=sites.assign(source=safe))
         try:
             # the travel times now, once (cached for the solve): a site the dataset's own roads do not reach is
             # refused here, with the file, not when the planner presses solve
-            _DATASETS[_upload_key(ds, digest)] = ds.with_user_sites(sites)
+            _with_upload(ds, checked)
         except PlannerError as exc:
             return UploadCheck(safe, digest, errors=(f"{safe}: {exc}",))
-    return UploadCheck(safe, digest, sites=sites)
+    return checked
 
 
 _DATASETS: dict[str, Dataset] = {}
 
 
-def _upload_key(ds: Dataset, digest: str) -> str:
-    return f"{ds.path}|{digest}"  # an upload on another dataset has other travel times
+def _with_upload(ds: Dataset, check: UploadCheck) -> Dataset:
+    """``ds`` plus a checked upload's sites, their travel times computed once per file, name and dataset."""
+    assert check.sites is not None
+    # an upload on another dataset has other travel times; under another name, another source column
+    key = f"{ds.path}|{check.digest}|{check.name}"
+    if key not in _DATASETS:
+        _DATASETS[key] = ds.with_user_sites(check.sites)
+    return _DATASETS[key]
 
 
 def dataset_with_upload(check: UploadCheck | None, base: Dataset | None = None) -> Dataset:
@@ -781,12 +787,7 @@ def dataset_with_upload(check: UploadCheck | None, base: Dataset | None = None) 
     ds = base if base is not None else load_dataset()
     if check is None or not check.ok or check.sites is None:
         return ds
-    key = _upload_key(ds, check.digest)
-    hit = _DATASETS.get(key)
-    if hit is None:
-        hit = ds.with_user_sites(check.sites)
-        _DATASETS[key] = hit
-    return hit
+    return _with_upload(ds, check)
 
 
 DATASET_ENV = "BNSSG_DATASET"
