@@ -249,11 +249,17 @@ def solve_by_counts(
         if whole.status is not SolveStatus.OPTIMAL or whole.objective is None:
             return None
         whole_lp = whole.objective
+        free = free_hubs(m)
+        # Between solves only the counts and the free hubs change, and of an LP only its MDT count is read: telling
+        # HiGHS only those (Resolver.solve) halves South Bristol's time (docs/benchmarks.md).
+        lp_changed = [lp.count_hubs, lp.count_evening, lp.count_mdt, *(lp.hub_open[s] for s in free)]
+        m_changed = [m.count_hubs, m.count_evening, m.count_mdt, *(m.hub_open[s] for s in free)]
 
         def lp_value(pair: Pair, mdt: int | None, fallback: float) -> tuple[float, bool]:
             """The LP bound with these counts fixed, and whether that LP was solved to optimality."""
             _fix_node(lp, pair, mdt)
-            out = lp_solver.solve(lp, replace(lp_settings, time_limit=max(left(), 1.0)))
+            settings_now = replace(lp_settings, time_limit=max(left(), 1.0))
+            out = lp_solver.solve(lp, settings_now, changed=lp_changed, load=[lp.count_mdt])
             if out.status is SolveStatus.INFEASIBLE:
                 return math.inf, True
             if out.status is SolveStatus.OPTIMAL and out.objective is not None:
@@ -285,8 +291,6 @@ def solve_by_counts(
             nonlocal seq
             seq += 1
             heapq.heappush(queue, _Node(key, seq, pair, mdt, known, step, hubs))
-
-        free = free_hubs(m)
 
         while queue:
             node = heapq.heappop(queue)
@@ -336,7 +340,7 @@ def solve_by_counts(
             # Only a plan better than the best by more than the gap matters: HiGHS prunes everything else.
             extra = {**settings.extra, **({"objective_bound": cutoff} if cutoff is not None else {})}
             try:
-                out = solver.solve(m, replace(settings, time_limit=left(), extra=extra))
+                out = solver.solve(m, replace(settings, time_limit=left(), extra=extra), changed=m_changed)
             finally:
                 if node.hubs is not None:
                     _fix_hubs((m,), free, None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal
@@ -358,13 +359,47 @@ class Resolver:
         update.update_params = False
         update.update_named_expressions = False
         update.update_objective = False
+        self._model: Any = None
 
-    def solve(self, model: Any, settings: SolverSettings | None = None, *, warm_start: bool = False) -> SolverOutcome:
-        """Solve ``model`` as :func:`solve_pyomo` does, reusing this HiGHS instance (see the class docstring)."""
-        return _solve_with(self._opt, model, settings, warm_start)
+    def solve(
+        self,
+        model: Any,
+        settings: SolverSettings | None = None,
+        *,
+        warm_start: bool = False,
+        changed: Sequence[Any] | None = None,
+        load: bool | Sequence[Any] = True,
+    ) -> SolverOutcome:
+        """Solve ``model`` as :func:`solve_pyomo` does, reusing this HiGHS instance (see the class docstring).
+
+        Parameters
+        ----------
+        model, settings, warm_start
+            As for :func:`solve_pyomo`.
+        changed
+            The only variables whose bounds or fixing changed since the last solve of the same model; they alone
+            are sent to HiGHS, instead of every variable being compared with what HiGHS holds (0.12 s on the
+            BNSSG default, for a dual simplex that may take 0.1 s).
+        load
+            Load the solution into the model's variables: all of them (``True``), none (``False``, when only the
+            objective is wanted) or only those given. Loading the BNSSG default's 38,500 values takes 0.25 s, and
+            in a locality's count split (60 solves) loading every value took as long as HiGHS itself.
+        """
+        update = self._opt.update_config
+        quick = changed is not None and self._model is model
+        if quick:
+            update.update_vars = False
+            self._opt.update_variables(list(changed or ()))
+        try:
+            return _solve_with(self._opt, model, settings, warm_start, load=load)
+        finally:
+            update.update_vars = True
+            self._model = model
 
 
-def _solve_with(opt: Any, model: Any, settings: SolverSettings | None, warm_start: bool) -> SolverOutcome:
+def _solve_with(
+    opt: Any, model: Any, settings: SolverSettings | None, warm_start: bool, *, load: bool | Sequence[Any] = True
+) -> SolverOutcome:
     import pyomo.environ as pyo
     from pyomo.contrib.appsi.base import TerminationCondition
 
@@ -403,9 +438,9 @@ def _solve_with(opt: Any, model: Any, settings: SolverSettings | None, warm_star
         status = SolveStatus.ERROR
     if status.has_solution and objective is None:
         status = SolveStatus.ERROR
-    if status.has_solution:
-        results.solution_loader.load_vars()
-        if warm_start and objective is not None:
+    if status.has_solution and load is not False:
+        results.solution_loader.load_vars(None if load is True else list(load))
+        if warm_start and objective is not None and load is True:
             # HiGHS 1.16 may report the optimum's objective yet return the start's values (see solve_matrix): the
             # values loaded are the plan, so the objective and gap must be theirs.
             achieved = float(pyo.value(next(model.component_data_objects(pyo.Objective, active=True))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pyomo.environ as pyo
 import pytest
@@ -130,11 +131,11 @@ def test_pair_whose_lp_does_not_finish_is_solved_whole(toy: object, monkeypatch:
     sessions itself, and the split still gives the optimum with a valid bound."""
 
     class StalledPairLPs(counts.Resolver):
-        def solve(self, model: object, settings: SolverSettings | None = None, *, warm_start: bool = False) -> object:
+        def solve(self, model: object, settings: SolverSettings | None = None, **options: Any) -> object:
             relaxed = model.count_hubs.domain is pyo.Reals  # type: ignore[attr-defined]
             if relaxed and model.count_hubs.fixed and not model.count_mdt.fixed:  # type: ignore[attr-defined]
                 return SolverOutcome(SolveStatus.TIME_LIMIT, None, None, None, 0.0)
-            return super().solve(model, settings, warm_start=warm_start)  # type: ignore[arg-type]
+            return super().solve(model, settings, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(counts, "Resolver", StalledPairLPs)
     inp = build_inputs(toy, toy_scenario(solver={"mip_rel_gap": 0.0}))  # type: ignore[arg-type]
