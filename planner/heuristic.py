@@ -58,6 +58,15 @@ LOCALITY_SETUP_SECONDS = 0.8
 LOCALITY_OVERHEAD_SECONDS = 0.25
 """Per locality, on top of HiGHS's time: fixing and unfixing the other sites, sending the bounds, reading the plan."""
 
+LP_OPTIONS: dict[str, Any] = {"solver": "ipm"}
+"""HiGHS options for the whole LP relaxation: the interior point method with crossover (for the vertex the first
+hub plan is read from) takes 5.1-5.3 s on the BNSSG default, dual simplex 7.4-8.7 s (docs/benchmarks.md)."""
+
+SESSIONS_OPTIONS: dict[str, Any] = {"mip_pool_soft_limit": 200}
+"""HiGHS options for the sessions MIP. With the default cut pool HiGHS spends 6-8 s of the BNSSG sessions MIP on
+root cuts before its sub-MIP heuristic finds a good plan, and the share of the minute left for it can end first
+(110,951 instead of 103,337); a smaller pool gets there sooner and better (101,831 at 7 s, docs/benchmarks.md)."""
+
 IMPROVEMENT = 1e-4
 """Relative improvement of the LP score needed to accept a move (ignores solver noise)."""
 
@@ -157,13 +166,15 @@ class _LPScorer:
     def __init__(self, lp: pyo.ConcreteModel) -> None:
         self.lp = lp
         self.solver = Resolver()
+        self._site_vars = [*lp.hub_open.values(), *lp.hub_evening.values()]  # all a plan changes
 
     def __call__(self, plan: HubPlan, time_limit: float) -> float:
         hubs, evening = plan
         for s in self.lp.HUBS:
             self.lp.hub_open[s].fix(1.0 if s in hubs else 0.0)
             self.lp.hub_evening[s].fix(1.0 if s in evening else 0.0)
-        outcome = self.solver.solve(self.lp, SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.0))
+        settings = SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.0)
+        outcome = self.solver.solve(self.lp, settings, changed=self._site_vars, load=False)
         if outcome.status is SolveStatus.OPTIMAL and outcome.objective is not None:
             return outcome.objective
         return math.inf
@@ -309,7 +320,8 @@ def _round_sessions(m: pyo.ConcreteModel, inp: ModelInputs) -> None:
 def _sessions(inp: ModelInputs, plan: HubPlan, time_limit: float) -> pyo.ConcreteModel | None:
     """The best sessions for a fixed hub plan: a MIP for ``time_limit`` seconds, else rounded LP sessions."""
     m = _fixed_model(inp, plan)
-    outcome = solve_pyomo(m, SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.005))
+    settings = SolverSettings(time_limit=max(time_limit, 1.0), mip_rel_gap=0.005, extra=SESSIONS_OPTIONS)
+    outcome = solve_pyomo(m, settings)
     if outcome.status.has_solution:
         return m
     # No plan in time: relax the same model, round its sessions and solve the allocation.
@@ -527,7 +539,7 @@ def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart
 
     lp = build_model(inp)
     pyo.TransformationFactory("core.relax_integer_vars").apply_to(lp)
-    outcome = solve_pyomo(lp, SolverSettings(time_limit=max(left(), 1.0), mip_rel_gap=0.0))
+    outcome = solve_pyomo(lp, SolverSettings(time_limit=max(left(), 1.0), mip_rel_gap=0.0, extra=LP_OPTIONS))
     if not outcome.status.has_solution or outcome.objective is None:
         return None
     # Only an LP solved to optimality bounds the MIP; one stopped by the time limit still guides the search.
@@ -539,6 +551,9 @@ def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart
     score_plan = _LPScorer(lp)
     best = score_plan(plan, left())
     evaluations = 1
+    # A plan scored before scored no better than the plan the search then moved to, so it cannot improve on the
+    # current one: each plan is scored once (on BNSSG one neighbour in seven had been scored before).
+    seen = {plan}
     search_until = (SESSIONS_SHARE + LOCALITY_SHARE) * time_limit  # seconds left when the search stops
     improved = True
     while improved and left() > search_until:
@@ -549,8 +564,9 @@ def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart
         for candidate in _moves(plan, y, ye, rules):
             if left() <= search_until:
                 break
-            if not rules.ok(candidate):
+            if candidate in seen or not rules.ok(candidate):
                 continue
+            seen.add(candidate)
             score = score_plan(candidate, left())
             evaluations += 1
             if score < step_score:
