@@ -333,7 +333,7 @@ def solve_pyomo(model: Any, settings: SolverSettings | None = None, *, warm_star
     SolverOutcome
         Status, objective, bound, gap and seconds (``values`` is ``None``: read the model).
     """
-    return _solve_with(_appsi_highs(), model, settings, warm_start)
+    return _solve_with(_appsi_highs(), model, settings, warm_start)[0]
 
 
 class Resolver:
@@ -360,6 +360,7 @@ class Resolver:
         update.update_named_expressions = False
         update.update_objective = False
         self._model: Any = None
+        self._results: Any = None
 
     def solve(
         self,
@@ -391,15 +392,24 @@ class Resolver:
             update.update_vars = False
             self._opt.update_variables(list(changed or ()))
         try:
-            return _solve_with(self._opt, model, settings, warm_start, load=load)
+            outcome, self._results = _solve_with(self._opt, model, settings, warm_start, load=load)
+            return outcome
         finally:
             update.update_vars = True
             self._model = model
 
+    def load_solution(self) -> None:
+        """Load every value of the last solve's plan into its model (after a solve with ``load=False`` whose
+        objective was worth having)."""
+        if self._results is None:
+            raise RuntimeError("no solve has a plan to load")
+        self._results.solution_loader.load_vars()
+
 
 def _solve_with(
     opt: Any, model: Any, settings: SolverSettings | None, warm_start: bool, *, load: bool | Sequence[Any] = True
-) -> SolverOutcome:
+) -> tuple[SolverOutcome, Any]:
+    """Solve with ``opt``; the outcome, and appsi's results when they hold a plan (for a later load)."""
     import pyomo.environ as pyo
     from pyomo.contrib.appsi.base import TerminationCondition
 
@@ -414,7 +424,8 @@ def _solve_with(
     try:
         results = opt.solve(model)
     except Exception as exc:  # the solver's own failure, reported as a status rather than a traceback
-        return SolverOutcome(SolveStatus.ERROR, None, None, None, time.perf_counter() - began, message=str(exc))
+        outcome = SolverOutcome(SolveStatus.ERROR, None, None, None, time.perf_counter() - began, message=str(exc))
+        return outcome, None
     seconds = time.perf_counter() - began
     tc = results.termination_condition
     objective = results.best_feasible_objective
@@ -452,4 +463,5 @@ def _solve_with(
     gap = relative_gap(objective, bound)
     if status is SolveStatus.OPTIMAL and gap is None:
         gap = 0.0
-    return SolverOutcome(status, objective, bound, gap, seconds, None, str(tc))
+    outcome = SolverOutcome(status, objective, bound, gap, seconds, None, str(tc))
+    return outcome, results if status.has_solution else None
