@@ -51,23 +51,13 @@ def _fail(message: str, code: int = EXIT_USER) -> typer.Exit:
     return typer.Exit(code)
 
 
-_SCENARIO_FILES: dict[str, Path] = {}
-"""Scenario name -> the file it was loaded from, so that an error found in the inputs can name the file."""
-
-
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn the project's own errors into a one-line message and exit code 2 (no traceback)."""
     try:
         yield
     except PlannerError as exc:
-        text = str(exc)
-        # The inputs name the scenario and field; the file is named here, where it is known.
-        for name, path in _SCENARIO_FILES.items():
-            if text.startswith(f"scenario {name!r}, field"):
-                text = f"{path}: {text}"
-                break
-        raise _fail(text) from None
+        raise _fail(str(exc)) from None  # the inputs' errors name the scenario's file and field themselves
 
 
 class _Progress:
@@ -80,10 +70,9 @@ class _Progress:
 
 
 def _load(text: str, apply: list[str] | None, time_limit: float | None) -> Any:
-    from planner.scenario import load_scenario, scenario_path
+    from planner.scenario import load_scenario
 
     sc = load_scenario(text, apply=apply or ())  # a path or a library name
-    _SCENARIO_FILES[sc.name] = scenario_path(text)
     if time_limit is not None:
         sc = sc.with_changes({"solver": {"time_limit": time_limit}}, source="--time-limit")
     return sc

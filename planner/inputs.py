@@ -80,7 +80,7 @@ def _select_sites(dataset: Dataset, scenario: Scenario, localities: set[str]) ->
         unknown = [s for s in ids if s not in known]
         if unknown:
             raise ModelInputError(
-                f"scenario {scenario.name!r}, field {field!r}: unknown site id {unknown[0]!r} "
+                f"{scenario.located()}, field {field!r}: unknown site id {unknown[0]!r} "
                 f"(not in the dataset's {len(known)} sites)"
             )
     sites = sites.loc[~sites.index.isin(scenario.sites.closed)]
@@ -103,7 +103,7 @@ def _select_sites(dataset: Dataset, scenario: Scenario, localities: set[str]) ->
     if len(unfit):
         sid = unfit[0]
         raise ModelInputError(
-            f"scenario {scenario.name!r}, field 'sites.fixed_open': site {sid!r} ({out.at[sid, 'name']}, a "
+            f"{scenario.located()}, field 'sites.fixed_open': site {sid!r} ({out.at[sid, 'name']}, a "
             f"{out.at[sid, 'kind']}) cannot be a hub (can_hub is false in the dataset); add it through "
             "sites.extra_file with can_hub true if it can"
         )
@@ -113,7 +113,7 @@ def _select_sites(dataset: Dataset, scenario: Scenario, localities: set[str]) ->
     outside = [s for s in scenario.sites.fixed_open if s not in out.index]
     if outside:
         raise ModelInputError(
-            f"scenario {scenario.name!r}, field 'sites.fixed_open': site {outside[0]!r} is outside the "
+            f"{scenario.located()}, field 'sites.fixed_open': site {outside[0]!r} is outside the "
             f"planned localities {sorted(localities)}"
         )
     out = out.loc[out["is_hub"] | out["is_popup"]]
@@ -172,7 +172,7 @@ def build_inputs(dataset: Dataset, scenario: Scenario) -> ModelInputs:
         unknown = [name for name in scenario.localities if name not in all_localities]
         if unknown:
             raise ModelInputError(
-                f"scenario {scenario.name!r}, field 'localities': unknown locality {unknown[0]!r} "
+                f"{scenario.located()}, field 'localities': unknown locality {unknown[0]!r} "
                 f"(known: {', '.join(all_localities)})"
             )
         localities = set(scenario.localities)

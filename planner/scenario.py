@@ -22,6 +22,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -261,6 +262,20 @@ class Scenario(_Frozen):
     sites: Sites = Sites()
     requirements: Requirements = Requirements()
     solver: SolverOptions = SolverOptions()
+    _source: str | None = PrivateAttr(default=None)  # the file it was loaded from, for error messages
+
+    @property
+    def source(self) -> str | None:
+        """The scenario file this scenario was loaded from (kept through :meth:`with_changes`), if any."""
+        return self._source
+
+    def located(self) -> str:
+        """How an error in the inputs names this scenario: its file, if it has one, and its name."""
+        return f"{self._source}: scenario {self.name!r}" if self._source else f"scenario {self.name!r}"
+
+    def __eq__(self, other: object) -> bool:
+        # The same plan question, wherever it was read from (pydantic would also compare the private source).
+        return isinstance(other, Scenario) and self.__dict__ == other.__dict__
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -295,7 +310,9 @@ class Scenario(_Frozen):
             The new, validated scenario.
         """
         data = deep_merge(self.model_dump(mode="python"), changes)
-        return validate_scenario(data, source=source)
+        changed = validate_scenario(data, source=source)
+        changed._source = self._source
+        return changed
 
 
 def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -494,7 +511,9 @@ def load_scenario(path: str | Path, *, apply: Sequence[str] = ()) -> Scenario:
             raise ScenarioError(f"{path}: no override named {name!r} ({', '.join(sorted(overrides)) or 'none'})")
         data = deep_merge(data, overrides[name])
     data.setdefault("name", path.stem)
-    return validate_scenario(data, source=str(path))
+    scenario = validate_scenario(data, source=str(path))
+    scenario._source = str(path)
+    return scenario
 
 
 def scenario_overrides(path: str | Path) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from planner.inputs import build_inputs
 from planner.invariants import plan_violations
 from planner.model import build_model
 from planner.plan import Plan
-from planner.scenario import Scenario
+from planner.scenario import Scenario, load_scenario
 from planner.solver import SolverSettings, SolveStatus, solve_pyomo
 from planner.tradeoffs import carry_better_plans_up
 
@@ -273,6 +274,20 @@ def test_unknown_site_id_is_a_clear_error(toy: object) -> None:
     sc = Scenario(name="toy").with_changes({"sites": {"fixed_open": ["gp:NOPE"]}})
     with pytest.raises(ModelInputError, match=r"field 'sites.fixed_open': unknown site id 'gp:NOPE'"):
         build_inputs(toy, sc)  # type: ignore[arg-type]
+
+
+def test_an_input_error_names_the_scenario_file(toy: object, tmp_path: Path) -> None:
+    """A site id the dataset lacks is found only when the inputs are built, after every change a planner made; the
+    error still names the file the scenario came from, its field and the value."""
+    path = tmp_path / "mine.yaml"
+    path.write_text("name: mine\nsites: {fixed_open: ['gp:NOPE']}\n")
+    sc = load_scenario(path)
+    assert sc.source == str(path)
+    changed = sc.with_changes({"budget": {"annual": 2_000_000}})
+    assert changed.source == str(path) and changed == Scenario(**changed.model_dump())  # the source is not content
+    expected = rf"^{re.escape(str(path))}: scenario 'mine', field 'sites.fixed_open': unknown site id 'gp:NOPE'"
+    with pytest.raises(ModelInputError, match=expected):
+        build_inputs(toy, changed)  # type: ignore[arg-type]
 
 
 def test_unknown_locality_is_a_clear_error(toy: object) -> None:
