@@ -393,10 +393,11 @@ class Resolver:
             self._opt.update_variables(list(changed or ()))
         try:
             outcome, self._results = _solve_with(self._opt, model, settings, warm_start, load=load)
-            return outcome
         finally:
             update.update_vars = True
-            self._model = model
+        # A failed solve may have left HiGHS's copy half set up: the next one compares every variable again.
+        self._model = model if outcome.status is not SolveStatus.ERROR else None
+        return outcome
 
     def load_solution(self) -> None:
         """Load every value of the last solve's plan into its model (after a solve with ``load=False`` whose
