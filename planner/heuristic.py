@@ -513,8 +513,7 @@ def improve_by_locality(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: floa
         if outcome.objective is None or outcome.objective >= best * (1 - IMPROVEMENT):
             continue
         current = [(var, var.value) for var in m.component_data_objects(pyo.Var) if not var.fixed]
-        solver.load_solution()
-        value = float(pyo.value(m.objective))  # the loaded plan's own value (see planner.solver._solve_with)
+        value = solver.load_solution()  # the loaded plan's own value, which a warm start can make differ
         if value < best * (1 - IMPROVEMENT):
             best, improved = value, improved + 1
         else:

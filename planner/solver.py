@@ -342,9 +342,10 @@ class Resolver:
     :func:`solve_pyomo` hands the whole model to a new HiGHS instance each time (about 0.8 s for the BNSSG
     default). The locality search of :mod:`planner.heuristic` fixes most site decisions, re-solves and unfixes them
     again, and :mod:`planner.counts` fixes the hub counts pair after pair; here only the changed variable bounds go
-    to HiGHS between solves (about 0.03 s). Fixed variables are passed as variables with equal bounds rather than
-    substituted into the constraints, so fixing and unfixing never rewrites a constraint. Constraints, the objective
-    and the set of variables must not change between solves.
+    to HiGHS between solves (Pyomo still compares every variable with HiGHS's copy, 0.12 s on the BNSSG default,
+    unless :meth:`solve` is told which ones changed). Fixed variables are passed as variables with equal bounds
+    rather than substituted into the constraints, so fixing and unfixing never rewrites a constraint. Constraints,
+    the objective and the set of variables must not change between solves.
     """
 
     def __init__(self) -> None:
@@ -384,13 +385,14 @@ class Resolver:
         load
             Load the solution into the model's variables: all of them (``True``), none (``False``, when only the
             objective is wanted) or only those given. Loading the BNSSG default's 38,500 values takes 0.25 s, and
-            in a locality's count split (60 solves) loading every value took as long as HiGHS itself.
+            in a locality's count split (60 solves) loading every value took as long as HiGHS itself. Unless all are
+            loaded, a warm-started solve's objective is HiGHS's report, unchecked against the plan's values (see
+            :func:`_solve_with`); :meth:`load_solution` returns the checked one.
         """
         update = self._opt.update_config
-        quick = changed is not None and self._model is model
-        if quick:
+        if changed is not None and self._model is model:
             update.update_vars = False
-            self._opt.update_variables(list(changed or ()))
+            self._opt.update_variables(list(changed))
         try:
             outcome, self._results = _solve_with(self._opt, model, settings, warm_start, load=load)
         finally:
@@ -399,19 +401,26 @@ class Resolver:
         self._model = model if outcome.status is not SolveStatus.ERROR else None
         return outcome
 
-    def load_solution(self) -> None:
+    def load_solution(self) -> float:
         """Load every value of the last solve's plan into its model (after a solve with ``load=False`` whose
-        objective was worth having)."""
-        if self._results is None:
+        objective was worth having) and return that plan's own objective value."""
+        if self._results is None or self._model is None:
             raise RuntimeError("no solve has a plan to load")
         self._results.solution_loader.load_vars()
+        return _objective_value(self._model)
+
+
+def _objective_value(model: Any) -> float:
+    """The value of ``model``'s active objective at its variables' current values."""
+    import pyomo.environ as pyo
+
+    return float(pyo.value(next(model.component_data_objects(pyo.Objective, active=True))))
 
 
 def _solve_with(
     opt: Any, model: Any, settings: SolverSettings | None, warm_start: bool, *, load: bool | Sequence[Any] = True
 ) -> tuple[SolverOutcome, Any]:
     """Solve with ``opt``; the outcome, and appsi's results when they hold a plan (for a later load)."""
-    import pyomo.environ as pyo
     from pyomo.contrib.appsi.base import TerminationCondition
 
     settings = settings or SolverSettings()
@@ -455,7 +464,7 @@ def _solve_with(
         if warm_start and objective is not None and load is True:
             # HiGHS 1.16 may report the optimum's objective yet return the start's values (see solve_matrix): the
             # values loaded are the plan, so the objective and gap must be theirs.
-            achieved = float(pyo.value(next(model.component_data_objects(pyo.Objective, active=True))))
+            achieved = _objective_value(model)
             if not _agrees(achieved, objective):
                 objective = achieved
                 gap_now = relative_gap(objective, bound)

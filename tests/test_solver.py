@@ -190,7 +190,7 @@ def test_resolver_sends_only_the_changed_variables_and_loads_only_what_is_asked(
         # Every variable fixed or freed since the last solve is named (the first pass frees what it fixed).
         quick = resolver.solve(m, exact, changed=[m.x[i] for i in chosen[:3]], load=False)
         assert {i: m.x[i].value for i in m.x} == before  # nothing loaded
-        resolver.load_solution()  # until asked for
+        assert resolver.load_solution() == pytest.approx(quick.objective)  # loaded when asked, with its value
         assert m.x[first].value == 0 and m.x[second].value == 0
         assert pyo.value(m.o) == pytest.approx(quick.objective)
         for i in twin.x:
