@@ -198,6 +198,8 @@ def _keep_better(
     if outcome.status not in (SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION):
         # HiGHS has settled it (a plan within the gap, or none at all), or failed in a way the search would too.
         search.stop()
+        if outcome.status is SolveStatus.OPTIMAL:
+            progress(f"HiGHS proved its plan within the gap after {outcome.solve_seconds:.1f} s ({outcome.message})")
         return outcome, None, False
     began = time.perf_counter()
     found = search.result(timeout=SEARCH_GRACE_SECONDS + 0.1 * sc.solver.time_limit)
@@ -209,6 +211,8 @@ def _keep_better(
     if better:
         load_values(m, found.values)
         outcome = _plan_in(m, outcome, status=SolveStatus.TIME_LIMIT)
+        if outcome.gap is not None and outcome.gap <= sc.solver.mip_rel_gap:
+            outcome = replace(outcome, status=SolveStatus.OPTIMAL)  # HiGHS's bound proves it within the gap
         progress(f"hub search: its plan ({outcome.objective:,.0f}) is better than HiGHS's; keeping it")
     return replace(outcome, solve_seconds=outcome.solve_seconds + waited), found.lp_bound, better
 
@@ -281,7 +285,8 @@ def solve_inputs(inp: ModelInputs, *, progress: Progress = _noop) -> Plan:
         warm_seconds = time.perf_counter() - began  # spent whether or not the split paid
         settings = replace(settings, time_limit=max(settings.time_limit - warm_seconds, 1.0))
     try:
-        outcome = split if split is not None else solve_pyomo(m, settings, warm_start=warm)
+        feed = None if search is None else search.newest  # the search's plans, handed to HiGHS as they improve
+        outcome = split if split is not None else solve_pyomo(m, settings, warm_start=warm, feed=feed)
     except BaseException:
         if search is not None:
             search.stop()

@@ -465,7 +465,9 @@ def polish_allocation(m: pyo.ConcreteModel, time_limit: float = 10.0) -> float:
     return 0.0
 
 
-def improve_by_locality(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float) -> int:
+def improve_by_locality(
+    inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float, on_improve: Callable[[float], None] | None = None
+) -> int:
     """Large-neighbourhood search over localities on a full model ``m`` that holds a feasible plan.
 
     For each locality in turn, its hubs, evening opening, pop-up and MDT sessions are re-solved with every other
@@ -480,6 +482,8 @@ def improve_by_locality(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: floa
         The full model of ``inp``, its variables holding a feasible plan; left holding the improved plan.
     time_limit
         Seconds for all the localities together, shared out evenly.
+    on_improve
+        Called with the new objective value each time a locality improves the plan (``m`` then holds it).
 
     Returns
     -------
@@ -516,13 +520,17 @@ def improve_by_locality(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: floa
         value = solver.load_solution()  # the loaded plan's own value, which a warm start can make differ
         if value < best * (1 - IMPROVEMENT):
             best, improved = value, improved + 1
+            if on_improve is not None:
+                on_improve(best)
         else:
             for var, old in current:
                 var.set_value(old, skip_validation=True)
     return improved
 
 
-def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart | None:
+def hub_search_start(
+    inp: ModelInputs, *, time_limit: float = 30.0, on_plan: Callable[[WarmStart], None] | None = None
+) -> WarmStart | None:
     """A good feasible plan for ``inp`` by LP-scored local search over hub plans (see the module docstring).
 
     Parameters
@@ -532,6 +540,9 @@ def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart
     time_limit
         Seconds for the whole heuristic: the LP relaxation and the search for 40% of it, the sessions MIP for 20%,
         then one locality at a time for the rest.
+    on_plan
+        Called with each plan as it improves before the end: the sessions MIP's, then each locality's (the
+        background search hands them to HiGHS, which may prove one within the gap long before the deadline).
 
     Returns
     -------
@@ -584,23 +595,40 @@ def hub_search_start(inp: ModelInputs, *, time_limit: float = 30.0) -> WarmStart
         return None
     m = build_model(inp)
     copy_solution(fixed, m)
-    improve_by_locality(inp, m, left())
-    return WarmStart(
-        model=m,
-        objective=float(pyo.value(m.objective)),
-        lp_bound=lp_bound,
-        hubs=frozenset(s for s in m.HUBS if (m.hub_open[s].value or 0.0) > 0.5),
-        evening=frozenset(s for s in m.HUBS if (m.hub_evening[s].value or 0.0) > 0.5),
-        evaluations=evaluations,
-    )
+
+    def held(objective: float) -> WarmStart:
+        return WarmStart(
+            model=m,
+            objective=objective,
+            lp_bound=lp_bound,
+            hubs=frozenset(s for s in m.HUBS if (m.hub_open[s].value or 0.0) > 0.5),
+            evening=frozenset(s for s in m.HUBS if (m.hub_evening[s].value or 0.0) > 0.5),
+            evaluations=evaluations,
+        )
+
+    report = None if on_plan is None else (lambda objective: on_plan(held(objective)))
+    if report is not None:
+        report(float(pyo.value(m.objective)))
+    improve_by_locality(inp, m, left(), on_improve=report)
+    return held(float(pyo.value(m.objective)))
+
+
+@dataclass(frozen=True)
+class _Interim:
+    """A plan the background search sends before its last one (see :func:`_search_in_child`)."""
+
+    found: Found
 
 
 def _search_in_child(conn: Connection, deadline: float) -> None:
-    """Process target: receive the inputs, run the hub search until ``deadline`` (a ``time.time()`` value) and send
-    back what it found (``None`` if nothing, the error's text if it failed)."""
+    """Process target: receive the inputs, run the hub search until ``deadline`` (a ``time.time()`` value), sending
+    each plan as it improves (:class:`_Interim`) and then what it found (``None`` if nothing, the error's text if it
+    failed)."""
     try:
         inp = conn.recv()
-        start = hub_search_start(inp, time_limit=max(deadline - time.time(), 1.0))
+        start = hub_search_start(
+            inp, time_limit=max(deadline - time.time(), 1.0), on_plan=lambda held: conn.send(_Interim(held.found()))
+        )
         conn.send(None if start is None else start.found())
     except Exception as exc:  # reported to the parent, which falls back to HiGHS's own plan
         conn.send(f"{type(exc).__name__}: {exc}")
@@ -637,7 +665,9 @@ class BackgroundHubSearch:
 
     HiGHS's branch and bound on the full BNSSG model keeps one core busy (about 103% CPU measured) and spends the
     minute raising its bound; the hub search finds the good plans. Run side by side on a two-core machine each gets
-    the whole time limit instead of half of it. The process is started with ``spawn`` (a fresh interpreter), since
+    the whole time limit instead of half of it. The search sends each plan as it improves; :meth:`newest` is the
+    :data:`planner.solver.PlanFeed` through which HiGHS takes them, so that its bound can prove one within the gap
+    and end the solve before the time limit. The process is started with ``spawn`` (a fresh interpreter), since
     forking a process whose HiGHS thread pool may be running is unsafe. Start it before HiGHS: the child inherits
     this process's standard output, which Pyomo redirects while a solve runs.
 
@@ -651,6 +681,10 @@ class BackgroundHubSearch:
 
     def __init__(self, inp: ModelInputs, deadline: float) -> None:
         self.error: str | None = None
+        self._lock = threading.Lock()
+        self._newest: Found | None = None
+        self._final: object = None
+        self._finished = threading.Event()
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(target=_search_in_child, args=(child, deadline), daemon=True)
@@ -658,9 +692,12 @@ class BackgroundHubSearch:
             self._process.start()
         child.close()
         # The child reads the inputs only once it has imported the project (1-2 s); a thread waits to send them
-        # while this process gets on with HiGHS.
+        # while this process gets on with HiGHS. Another reads the plans as they come, so the child never waits
+        # for this process (HiGHS holds it for seconds at a time) to take one.
         self._sender = threading.Thread(target=self._send, args=(inp,), daemon=True)
         self._sender.start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _send(self, inp: ModelInputs) -> None:
         try:
@@ -668,26 +705,49 @@ class BackgroundHubSearch:
         except OSError as exc:  # the child died before reading; result() reports it
             self.error = f"the hub search process could not be given its inputs ({exc})"
 
+    def _read(self) -> None:
+        try:
+            while True:
+                message = self._conn.recv()
+                if not isinstance(message, _Interim):
+                    self._final = message
+                    return
+                with self._lock:
+                    if self._newest is None or message.found.objective < self._newest.objective:
+                        self._newest = message.found
+        except (EOFError, OSError) as exc:
+            self._final = f"the hub search process ended without a plan ({exc or type(exc).__name__})"
+        finally:
+            self._finished.set()
+
+    def newest(self) -> tuple[float, dict[str, dict[Any, float]]] | None:
+        """The best plan the search has sent so far (its objective and values), or ``None``; never waits."""
+        with self._lock:
+            found = self._newest
+        return None if found is None else (found.objective, found.values)
+
     def result(self, timeout: float) -> Found | None:
-        """Wait up to ``timeout`` seconds for the plan; ``None`` (with :attr:`error` set) if none came."""
-        out: object = None
+        """Wait up to ``timeout`` seconds for the search's last plan and return the best plan it sent; ``None``
+        (with :attr:`error` set) if it sent none."""
+        began = time.perf_counter()
         try:
             self._sender.join(timeout=max(timeout, 0.0))
-            if self._conn.poll(max(timeout, 0.0)):
-                out = self._conn.recv()
-            else:
-                self.error = self.error or f"the hub search sent no plan within {timeout:.0f} s"
-        except (EOFError, OSError) as exc:
-            self.error = self.error or f"the hub search process ended without a plan ({exc or type(exc).__name__})"
+            finished = self._finished.wait(max(timeout - (time.perf_counter() - began), 0.0))
         finally:
             self.stop()
-        if isinstance(out, str):
-            self.error = out
-        return out if isinstance(out, Found) else None
+        final = self._final if finished else None
+        if not finished:
+            self.error = self.error or f"the hub search sent no last plan within {timeout:.0f} s"
+        elif isinstance(final, str):
+            self.error = final
+        with self._lock:
+            plans = [plan for plan in (final, self._newest) if isinstance(plan, Found)]
+        return min(plans, key=lambda plan: plan.objective) if plans else None
 
     def stop(self) -> None:
         """End the search process (at once if it is still running)."""
         if self._process.is_alive():
             self._process.terminate()
         self._process.join(timeout=5.0)
+        self._reader.join(timeout=5.0)  # the child's end is closed, so the reader has its end of file
         self._conn.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal
@@ -313,7 +313,60 @@ def _appsi_highs() -> Any:
     return Highs()
 
 
-def solve_pyomo(model: Any, settings: SolverSettings | None = None, *, warm_start: bool = False) -> SolverOutcome:
+PlanValues = Mapping[str, Mapping[Any, float]]
+"""A plan as plain values: component name -> index -> value (zero where absent), as
+:func:`planner.model.solution_values` gives it."""
+
+PlanFeed = Callable[[], "tuple[float, PlanValues] | None"]
+"""Called while HiGHS runs: the best plan found elsewhere so far (its objective and values), or ``None``."""
+
+
+class _Injector:
+    """HiGHS's user-solution callback: hands HiGHS each better plan a :data:`PlanFeed` offers.
+
+    HiGHS asks for user solutions after its set-up, between its root node's cut rounds (about once a second on the
+    BNSSG default) and before each dive of its tree search. A feasible plan better than its incumbent becomes its
+    incumbent, so its own gap test stops the solve as soon as its bound proves that plan within the requested gap,
+    and the plan it returns is the better of its own and the feed's.
+    """
+
+    def __init__(self, opt: Any, model: Any, feed: PlanFeed) -> None:
+        self._opt, self._model, self._feed = opt, model, feed
+        self._last: float | None = None  # objective of the last plan handed over: each plan goes once
+        self.handed = 0
+        self.error: str | None = None
+
+    def _column_values(self, values: PlanValues) -> npt.NDArray[np.float64]:
+        columns = self._opt._pyomo_var_to_solver_var_map
+        x = np.zeros(self._opt._solver_model.getNumCol())
+        for name, by_index in values.items():
+            component = self._model.find_component(name)
+            if component is None:
+                continue
+            for index, value in by_index.items():
+                column = columns.get(id(component[index])) if index in component else None
+                if column is not None:  # fixed variables are not HiGHS columns
+                    x[column] = value
+        return x
+
+    def __call__(self, event: Any) -> None:
+        if self.error is not None:
+            return
+        try:
+            newest = self._feed()
+            if newest is None or newest[0] == self._last:
+                return
+            self._last = newest[0]
+            # HiGHS checks the plan and keeps it only if it is feasible and better than its incumbent.
+            status = event.data_in.setSolution(self._column_values(newest[1]))
+            self.handed += status == highspy.HighsStatus.kOk
+        except Exception as exc:  # a callback must not raise into HiGHS; the solve goes on without the feed
+            self.error = f"{type(exc).__name__}: {exc}"
+
+
+def solve_pyomo(
+    model: Any, settings: SolverSettings | None = None, *, warm_start: bool = False, feed: PlanFeed | None = None
+) -> SolverOutcome:
     """Solve a Pyomo model with HiGHS through Pyomo's persistent ``appsi`` interface.
 
     The solution is loaded into the model's variables only when a feasible one exists, so a caller
@@ -327,13 +380,16 @@ def solve_pyomo(model: Any, settings: SolverSettings | None = None, *, warm_star
         Solver options; defaults to :class:`SolverSettings`.
     warm_start
         Pass the variables' current values to HiGHS as a MIP start (a feasible start gives an incumbent at once).
+    feed
+        Plans found elsewhere while HiGHS runs (the background hub search's), handed to HiGHS as they improve: the
+        solve ends as soon as HiGHS's bound proves the best of them within the gap, and returns the better plan.
 
     Returns
     -------
     SolverOutcome
         Status, objective, bound, gap and seconds (``values`` is ``None``: read the model).
     """
-    return _solve_with(_appsi_highs(), model, settings, warm_start)[0]
+    return _solve_with(_appsi_highs(), model, settings, warm_start, feed=feed)[0]
 
 
 class Resolver:
@@ -417,10 +473,31 @@ def _objective_value(model: Any) -> float:
     return float(pyo.value(next(model.component_data_objects(pyo.Objective, active=True))))
 
 
+def _attach_feed(opt: Any, model: Any, feed: PlanFeed) -> _Injector:
+    """Hand ``model`` to a fresh ``opt`` now (its HiGHS instance is created then) and subscribe an :class:`_Injector`
+    to HiGHS's user-solution callback; nothing changes before the solve, so appsi is told not to look again."""
+    opt.set_instance(model)
+    update = opt.update_config
+    for flag in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints", "update_vars",
+                 "update_params", "update_named_expressions", "update_objective"):  # fmt: skip
+        setattr(update, flag, False)
+    injector = _Injector(opt, model, feed)
+    opt._solver_model.cbMipUserSolution.subscribe(injector)
+    return injector
+
+
 def _solve_with(
-    opt: Any, model: Any, settings: SolverSettings | None, warm_start: bool, *, load: bool | Sequence[Any] = True
+    opt: Any,
+    model: Any,
+    settings: SolverSettings | None,
+    warm_start: bool,
+    *,
+    load: bool | Sequence[Any] = True,
+    feed: PlanFeed | None = None,
 ) -> tuple[SolverOutcome, Any]:
-    """Solve with ``opt``; the outcome, and appsi's results when they hold a plan (for a later load)."""
+    """Solve with ``opt``; the outcome, and appsi's results when they hold a plan (for a later load). A ``feed``
+    needs a fresh ``opt`` (see :func:`solve_pyomo`)."""
     from pyomo.contrib.appsi.base import TerminationCondition
 
     settings = settings or SolverSettings()
@@ -431,7 +508,10 @@ def _solve_with(
     opt.config.mip_gap = float(settings.mip_rel_gap)
     opt.highs_options = {k: v for k, v in settings.highs_options().items() if k not in {"time_limit", "mip_rel_gap"}}
     began = time.perf_counter()
+    injector: _Injector | None = None
     try:
+        if feed is not None:
+            injector = _attach_feed(opt, model, feed)
         results = opt.solve(model)
     except Exception as exc:  # the solver's own failure, reported as a status rather than a traceback
         outcome = SolverOutcome(SolveStatus.ERROR, None, None, None, time.perf_counter() - began, message=str(exc))
@@ -461,7 +541,8 @@ def _solve_with(
         status = SolveStatus.ERROR
     if status.has_solution and load is not False:
         results.solution_loader.load_vars(None if load is True else list(load))
-        if warm_start and objective is not None and load is True:
+        started = warm_start or (injector is not None and injector.handed > 0)
+        if started and objective is not None and load is True:
             # HiGHS 1.16 may report the optimum's objective yet return the start's values (see solve_matrix): the
             # values loaded are the plan, so the objective and gap must be theirs.
             achieved = _objective_value(model)
@@ -473,5 +554,10 @@ def _solve_with(
     gap = relative_gap(objective, bound)
     if status is SolveStatus.OPTIMAL and gap is None:
         gap = 0.0
-    outcome = SolverOutcome(status, objective, bound, gap, seconds, None, str(tc))
+    message = str(tc)
+    if injector is not None:
+        message += f"; {injector.handed} plan(s) from the feed handed to HiGHS"
+        if injector.error is not None:
+            message += f"; the feed failed ({injector.error})"
+    outcome = SolverOutcome(status, objective, bound, gap, seconds, None, message)
     return outcome, results if status.has_solution else None

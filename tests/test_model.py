@@ -437,9 +437,17 @@ def test_background_hub_search_hands_back_a_plan_the_full_model_accepts(toy: obj
     sc = Scenario(name="toy").with_changes({"budget": {"annual": 1_200_000}, "solver": {"mip_rel_gap": 0.0}})
     inp = build_inputs(toy, sc)  # type: ignore[arg-type]
     search = BackgroundHubSearch(inp, deadline=time.time() + 20.0)
+    waited = time.time()
+    while search.newest() is None and time.time() < waited + 90.0:  # its first plan comes before its last
+        time.sleep(0.2)
+    interim = search.newest()
     found = search.result(timeout=90.0)
     assert found is not None, search.error
+    assert interim is not None and found.objective <= interim[0] + 1e-6
     m = build_model(inp)
+    load_values(m, interim[1])
+    assert pyo.value(m.objective) == pytest.approx(interim[0], rel=1e-6)
+    assert_feasible(m)
     load_values(m, found.values)
     assert pyo.value(m.objective) == pytest.approx(found.objective, rel=1e-6)
     assert {s for s in m.HUBS if m.hub_open[s].value > 0.5} == set(found.hubs)
@@ -526,6 +534,48 @@ def test_plan_from_the_background_search_is_kept_when_highs_has_none(
     monkeypatch.setattr(api, "solve_pyomo", real)
     optimum = solve_inputs(dataclasses.replace(inp, scenario=sc.with_changes({"solver": {"mip_rel_gap": 0.0}})))
     assert optimum.objective is not None and optimum.objective <= plan.objective + 1e-6
+
+
+def test_highs_ends_the_solve_once_it_proves_the_search_plan_within_the_gap(
+    toy: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search's plans go to HiGHS as they come: once HiGHS's bound proves one within the gap, the solve ends
+    there with that plan, without waiting for the search's last one (on the BNSSG default with a 5% gap: 42 s
+    instead of the whole minute)."""
+    import planner.api as api
+    from planner.model import solution_values
+
+    sc = Scenario(name="toy").with_changes({"budget": {"annual": 1_200_000}, "solver": {"mip_rel_gap": 0.0}})
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    m = build_model(inp)
+    optimum = solve_pyomo(m, SolverSettings(mip_rel_gap=0.0))
+    assert optimum.objective is not None
+    best = (optimum.objective, solution_values(m))
+    events: list[str] = []
+
+    class FedSearch:
+        def __init__(self, inp: object, deadline: float) -> None:
+            events.append("started")
+
+        def newest(self) -> tuple[float, dict[str, dict[object, float]]]:
+            events.append("asked")
+            return best
+
+        def result(self, timeout: float) -> None:
+            raise AssertionError("waited for the search's last plan")
+
+        def stop(self) -> None:
+            events.append("stopped")
+
+    monkeypatch.setattr(api, "WARM_START_MIN_ZONES", 0)
+    monkeypatch.setattr(api, "_cores", lambda: 2)
+    monkeypatch.setattr(api, "BackgroundHubSearch", FedSearch)
+    messages: list[str] = []
+    plan = solve_inputs(inp, progress=messages.append)
+    assert plan.status is SolveStatus.OPTIMAL and plan.objective == pytest.approx(optimum.objective)
+    assert events[0] == "started" and "asked" in events and events[-1] == "stopped"
+    assert any("1 plan(s) from the feed handed to HiGHS" in msg for msg in messages), messages
+    assert plan_violations(plan, inp) == []
 
 
 @pytest.mark.parametrize("parallel", [True, False], ids=["alongside", "first"])

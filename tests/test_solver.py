@@ -234,3 +234,34 @@ def test_resolver_agrees_with_fresh_solves_as_fixings_change() -> None:
     m.x[chosen[0]].unfix()
     again = resolver.solve(m, exact, warm_start=True)
     assert again.objective == pytest.approx(free.objective)
+
+
+def test_a_plan_fed_in_while_highs_runs_becomes_its_incumbent_and_can_end_the_solve() -> None:
+    """The background hub search hands its plans to HiGHS while it runs: a better plan than HiGHS finds itself is
+    the plan returned, proven within the gap; a feed that fails is reported and the solve goes on without it."""
+    from planner.model import solution_values
+
+    m = pyomo_knapsack(60, seed=7)
+    optimum = solve_pyomo(m, SolverSettings(mip_rel_gap=0.0))
+    assert optimum.objective is not None
+    best = solution_values(m)
+    # HiGHS kept to its root node with its heuristics off: on its own it stops at a poorer plan.
+    weak = SolverSettings(
+        mip_rel_gap=0.5,
+        extra={"mip_max_nodes": 1, "mip_heuristic_effort": 0.0, "mip_heuristic_run_feasibility_jump": False},
+    )
+    twin = pyomo_knapsack(60, seed=7)
+    alone = solve_pyomo(twin, weak)
+    assert alone.objective is not None and alone.objective < optimum.objective
+    fed = solve_pyomo(twin, weak, feed=lambda: (optimum.objective, best))
+    assert fed.status is SolveStatus.OPTIMAL and fed.gap is not None and fed.gap <= 0.5
+    assert fed.objective == pytest.approx(optimum.objective)
+    assert {i for i in twin.x if twin.x[i].value > 0.5} == {i for i in m.x if m.x[i].value > 0.5}
+    assert "1 plan(s) from the feed handed to HiGHS" in fed.message
+
+    def broken() -> tuple[float, dict[str, dict[int, float]]]:
+        raise KeyError("no plan")
+
+    failed = solve_pyomo(twin, weak, feed=broken)
+    assert failed.objective == pytest.approx(alone.objective)
+    assert "the feed failed (KeyError" in failed.message
