@@ -134,7 +134,9 @@ def test_app_opens_with_a_map_and_asks_to_solve() -> None:
     ids = [layer["id"] for layer in spec["layers"]]
     assert ids == ["zones"], "before solving only the zones (by deprivation) are drawn"
     assert len(spec["layers"][0]["data"]) >= 581  # every BNSSG zone
-    assert "time limit 60 s" in texts(at.caption)
+    assert "time limit 60 s, stopping once proven within 1%" in texts(at.caption)
+    at.sidebar.number_input(key="default.gap").set_value(5.0).run()
+    assert "stopping once proven within 5%" in texts(at.caption)
 
 
 def test_choose_scenario_solve_and_see_plan_map_and_equity() -> None:
@@ -331,13 +333,16 @@ def test_levers_round_trip_and_apply() -> None:
     assert ak.scenario_key(ak.apply_levers(sc, lv)) == ak.scenario_key(sc)
     from dataclasses import replace
 
-    changed = ak.apply_levers(sc, replace(lv, budget=None, hub_choice="max", hub_count=4, year=2040, mode="car"))
+    changed = ak.apply_levers(
+        sc, replace(lv, budget=None, hub_choice="max", hub_count=4, year=2040, mode="car", gap=0.05)
+    )
     assert changed.budget.annual is None and changed.hubs.max_hubs == 4 and changed.hubs.exact_hubs is None
-    assert changed.demand.year == 2040 and changed.travel.mode == "car"
+    assert changed.demand.year == 2040 and changed.travel.mode == "car" and changed.solver.mip_rel_gap == 0.05
     assert ak.scenario_key(changed) != ak.scenario_key(sc)
     assert ak.scenario_key(sc, "abc") != ak.scenario_key(sc)
     words = ak.describe_changes(sc, changed)
     assert "no budget limit" in words and "hubs at most 4" in words and "year 2040" in words
+    assert "stop within 5%" in words
     assert ak.plan_label(sc, sc) == WESTON_A
     with pytest.raises(ScenarioError, match="both fixed open and closed"):
         ak.apply_levers(sc, replace(lv, fixed_open=("gp:L81004",), closed=("gp:L81004",)))
