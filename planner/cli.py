@@ -69,12 +69,14 @@ class _Progress:
             err.print(f"[dim]•[/] {message}", highlight=False)
 
 
-def _load(text: str, apply: list[str] | None, time_limit: float | None) -> Any:
+def _load(text: str, apply: list[str] | None, time_limit: float | None, gap: float | None = None) -> Any:
     from planner.scenario import load_scenario
 
     sc = load_scenario(text, apply=apply or ())  # a path or a library name
     if time_limit is not None:
         sc = sc.with_changes({"solver": {"time_limit": time_limit}}, source="--time-limit")
+    if gap is not None:
+        sc = sc.with_changes({"solver": {"mip_rel_gap": gap}}, source="--gap")
     return sc
 
 
@@ -154,6 +156,14 @@ DatasetOpt = Annotated[
 TimeOpt = Annotated[
     float | None, typer.Option("--time-limit", help="Solver time limit in seconds (overrides the scenario).")
 ]
+GapOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--gap",
+        help="Stop once the plan is proven within this relative gap, e.g. 0.05 for 5% (overrides the scenario's "
+        "solver.mip_rel_gap; a looser gap answers sooner).",
+    ),
+]
 
 
 @app.command()
@@ -163,6 +173,7 @@ def solve(
     apply: ApplyOpt = None,
     dataset: DatasetOpt = None,
     time_limit: TimeOpt = None,
+    gap: GapOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -172,7 +183,7 @@ def solve(
 
     progress = _Progress(quiet or as_json)
     with _user_errors():
-        sc = _load(scenario, apply, time_limit)
+        sc = _load(scenario, apply, time_limit, gap)
         _check_out(out_dir)
         ds = _load_dataset(dataset)
         plan = solve_scenario(sc, ds, progress=progress)
@@ -194,6 +205,7 @@ def compare(
     out_dir: OutOpt = DEFAULT_RUNS,
     dataset: DatasetOpt = None,
     time_limit: TimeOpt = None,
+    gap: GapOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -205,7 +217,7 @@ def compare(
         raise _fail("compare needs at least two scenarios")
     progress = _Progress(quiet or as_json)
     with _user_errors():
-        scs = [_load(s, None, time_limit) for s in scenarios]
+        scs = [_load(s, None, time_limit, gap) for s in scenarios]
         _check_out(out_dir)
         ds = _load_dataset(dataset)
         plans = []
@@ -234,6 +246,7 @@ def frontier(
     apply: ApplyOpt = None,
     dataset: DatasetOpt = None,
     time_limit: TimeOpt = None,
+    gap: GapOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -242,7 +255,7 @@ def frontier(
 
     progress = _Progress(quiet or as_json)
     with _user_errors():
-        sc = _load(scenario, apply, time_limit)
+        sc = _load(scenario, apply, time_limit, gap)
         _check_out(out_dir)
         ds = _load_dataset(dataset)
         curve = budget_frontier(sc, ds, steps=steps, budgets=budget, progress=progress)

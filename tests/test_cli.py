@@ -109,6 +109,22 @@ def test_solve_writes_a_complete_run_folder(tmp_path: Path) -> None:
     assert '"sha256"' not in data  # a table, not a cut-off JSON dump
 
 
+def test_gap_option_sets_the_proof_asked_for_and_refuses_a_bad_value(tmp_path: Path) -> None:
+    """``--gap`` overrides ``solver.mip_rel_gap`` (a looser proof answers sooner); a gap above 1 names the option,
+    field and value, and writes nothing."""
+    import yaml
+
+    code, _, err = run("solve", "weston_option_a", "--gap", "2", "--out", str(tmp_path))
+    assert code == 2 and "--gap: field 'solver.mip_rel_gap' (value 2.0)" in err
+    assert list(tmp_path.iterdir()) == []
+    code, out, err = run("solve", "weston_option_a", "--gap", "0.05", "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["status"] == "optimal" and summary["gap"] <= 0.05
+    written = yaml.safe_load((Path(summary["run_folder"]) / "scenario.yaml").read_text())
+    assert written["solver"]["mip_rel_gap"] == 0.05
+
+
 @pytest.mark.slow
 def test_second_run_never_overwrites_the_first(tmp_path: Path) -> None:
     for _ in range(2):
