@@ -197,9 +197,14 @@ def _keep_better(
     """
     if outcome.status not in (SolveStatus.TIME_LIMIT, SolveStatus.NO_SOLUTION):
         # HiGHS has settled it (a plan within the gap, or none at all), or failed in a way the search would too.
+        newest = search.newest()
         search.stop()
-        if outcome.status is SolveStatus.OPTIMAL:
-            progress(f"HiGHS proved its plan within the gap after {outcome.solve_seconds:.1f} s ({outcome.message})")
+        if outcome.status is SolveStatus.OPTIMAL and outcome.objective is not None:
+            fed = newest is not None and abs(newest[0] - outcome.objective) <= 1e-6 * abs(outcome.objective)
+            whose = "the hub search's plan" if fed else "its own plan"
+            progress(
+                f"HiGHS proved {whose} ({outcome.objective:,.0f}) within the gap after {outcome.solve_seconds:.1f} s"
+            )
         return outcome, None, False
     began = time.perf_counter()
     found = search.result(timeout=SEARCH_GRACE_SECONDS + 0.1 * sc.solver.time_limit)

@@ -574,7 +574,7 @@ def test_highs_ends_the_solve_once_it_proves_the_search_plan_within_the_gap(
     plan = solve_inputs(inp, progress=messages.append)
     assert plan.status is SolveStatus.OPTIMAL and plan.objective == pytest.approx(optimum.objective)
     assert events[0] == "started" and "asked" in events and events[-1] == "stopped"
-    assert any("1 plan(s) from the feed handed to HiGHS" in msg for msg in messages), messages
+    assert any(msg.startswith("HiGHS proved the hub search's plan") for msg in messages), messages
     assert plan_violations(plan, inp) == []
 
 
