@@ -203,7 +203,7 @@ with st.sidebar:
     gap_percent = st.number_input(
         "Stop when proven within (%)", min_value=0.0, max_value=50.0, value=round(100 * lv.gap, 3), step=0.5,
         key=p + "gap", help="The solve ends once its plan is proven this close to the best possible. 1% is the "
-        "default; 5% answers the whole of BNSSG in about 42 s instead of a minute, for a first look at an option.",
+        "default; 5% answers the whole of BNSSG in about 41 s instead of a minute, for a first look at an option.",
     )  # fmt: skip
     solve = st.button("Solve", type="primary", width="stretch", key="solve")
 

@@ -93,7 +93,7 @@ class Levers:
         Solver time limit in seconds.
     gap
         The proven relative gap at which the solve stops (0.01: the plan is within 1% of the best possible). A looser
-        gap answers sooner: the whole of BNSSG at 5% in about 42 s instead of the minute.
+        gap answers sooner: the whole of BNSSG at 5% in about 41 s instead of the minute.
     """
 
     year: int = 2024

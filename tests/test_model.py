@@ -540,7 +540,7 @@ def test_highs_ends_the_solve_once_it_proves_the_search_plan_within_the_gap(
     toy: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The search's plans go to HiGHS as they come: once HiGHS's bound proves one within the gap, the solve ends
-    there with that plan, without waiting for the search's last one (on the BNSSG default with a 5% gap: 42 s
+    there with that plan, without waiting for the search's last one (on the BNSSG default with a 5% gap: 41 s
     instead of the whole minute)."""
     import planner.api as api
     from planner.model import solution_values
