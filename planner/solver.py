@@ -322,7 +322,7 @@ PlanFeed = Callable[[], "tuple[float, PlanValues] | None"]
 
 
 class _Injector:
-    """HiGHS's user-solution callback: hands HiGHS each better plan a :data:`PlanFeed` offers.
+    """HiGHS's user-solution callback: hands HiGHS each new plan a :data:`PlanFeed` offers.
 
     HiGHS asks for user solutions after its set-up, between its root node's cut rounds (about once a second on the
     BNSSG default) and before each dive of its tree search. A feasible plan better than its incumbent becomes its
