@@ -323,6 +323,11 @@ def solve_cached(
     return plan, False
 
 
+CLOSE_GAP = 0.01 + 1e-9
+"""A plan proven within this (the scenarios' own 1%) is called optimal in the app; a looser one, which a planner
+asked for to answer sooner, is called a plan within the gap asked for."""
+
+
 def gap_words(plan: Plan) -> str:
     """How far from the best possible plan this one is proven to be, in words."""
     if plan.gap is None:

@@ -139,6 +139,16 @@ def test_app_opens_with_a_map_and_asks_to_solve() -> None:
     assert "stopping once proven within 5%" in texts(at.caption)
 
 
+def test_a_looser_gap_asked_for_is_said_as_such_not_as_optimal() -> None:
+    """A planner who asks for 5% to answer sooner gets a plan proven within it, called what it is."""
+    at = choose(new_app(), WESTON_B)
+    at.sidebar.number_input(key=f"{WESTON_B}.gap").set_value(5.0).run()
+    solve(at)
+    said = texts(at.success)
+    assert re.search(r"Plan within (\d\.\d)% of the best possible plan, the 5% asked for", said), said
+    assert "Optimal plan" not in said
+
+
 def test_choose_scenario_solve_and_see_plan_map_and_equity() -> None:
     at = choose(new_app(), WESTON_B)
     assert at.sidebar.multiselect(key=f"{WESTON_B}.localities").value == ["Weston, Worle and Villages"]
