@@ -406,16 +406,8 @@ class Resolver:
 
     def __init__(self) -> None:
         self._opt = _appsi_highs()
-        update = self._opt.update_config
-        update.treat_fixed_vars_as_params = False
-        update.check_for_new_or_removed_constraints = False
-        update.check_for_new_or_removed_vars = False
-        update.check_for_new_or_removed_params = False
-        update.check_for_new_objective = False
-        update.update_constraints = False
-        update.update_params = False
-        update.update_named_expressions = False
-        update.update_objective = False
+        self._opt.update_config.treat_fixed_vars_as_params = False
+        _skip_update_checks(self._opt)  # only variable bounds change between solves (update_vars stays on)
         self._model: Any = None
         self._results: Any = None
 
@@ -473,15 +465,27 @@ def _objective_value(model: Any) -> float:
     return float(pyo.value(next(model.component_data_objects(pyo.Objective, active=True))))
 
 
+def _skip_update_checks(opt: Any, *, variables: bool = True) -> None:
+    """Tell appsi that the model it holds will not change its constraints, objective, parameters or set of variables
+    (nor, unless ``variables``, its variables' bounds), so a solve does not compare them all with HiGHS's copy."""
+    update = opt.update_config
+    update.check_for_new_or_removed_constraints = False
+    update.check_for_new_or_removed_vars = False
+    update.check_for_new_or_removed_params = False
+    update.check_for_new_objective = False
+    update.update_constraints = False
+    update.update_params = False
+    update.update_named_expressions = False
+    update.update_objective = False
+    if not variables:
+        update.update_vars = False
+
+
 def _attach_feed(opt: Any, model: Any, feed: PlanFeed) -> _Injector:
     """Hand ``model`` to a fresh ``opt`` now (its HiGHS instance is created then) and subscribe an :class:`_Injector`
     to HiGHS's user-solution callback; nothing changes before the solve, so appsi is told not to look again."""
     opt.set_instance(model)
-    update = opt.update_config
-    for flag in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints", "update_vars",
-                 "update_params", "update_named_expressions", "update_objective"):  # fmt: skip
-        setattr(update, flag, False)
+    _skip_update_checks(opt, variables=False)
     injector = _Injector(opt, model, feed)
     opt._solver_model.cbMipUserSolution.subscribe(injector)
     return injector
