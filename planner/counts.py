@@ -29,6 +29,13 @@ close to bin packing, and HiGHS stalls on it. There the counts' models also get 
 counts fixed they halve the time of South Gloucestershire's hardest count (40 s to 18 s). Below that they do not
 pay reliably (North and West Bristol, 9.5 sessions: 2.8 s to 4.3 s; South Bristol, 7.9: 2.9 s to 2.2 s).
 
+A count with no hub open in the evening is two independent problems (:func:`separates`): evening demand can then
+go only to pop-up sessions, and with the counts fixed so is the budget left for them. So such a count is solved in
+two parts (:func:`_solve_apart`): the hubs, daytime and MDT sessions with no pop-up (about a second), then the
+evening block with those hubs fixed. HiGHS no longer branches on hubs and venues together: South
+Gloucestershire's hardest count (2 hubs, 1 MDT session) took 25-29 s as one MIP and takes 1 s and 10-13 s in two,
+and the South Bristol pioneer's 4.6 s took 2.2 s.
+
 The split is used when the best pair's LP bound is at least :data:`MIN_GAIN` above the LP bound of the whole problem
 (a strong-branching test of the count disjunction); measured on every locality and scenario, splitting is never
 more than 0.25 s slower, so the threshold is 0 and the split is used whenever the budget limits the hub count.
@@ -43,6 +50,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pyomo.environ as pyo
 
@@ -61,6 +69,15 @@ MAX_PAIRS = 16
 MAX_HUB_SETS = 40
 """A count whose hubs can be chosen in at most this many ways has each choice solved on its own (one-hub counts of
 up to 40 candidates, two-hub counts of up to 9); more, and HiGHS chooses the hubs within the count's MIP."""
+
+APART_SHARE = 0.25
+"""Share of the gap a count solved in two parts (:func:`_solve_apart`) gives its hubs, daytime and MDT part, which
+solves in about a second; the evening block, the hard part, gets the rest."""
+
+EVENING_NODE_CUTS = False
+"""Whether HiGHS separates cuts below the root in the evening block of a count solved in two parts. Only at the
+root took South Gloucestershire's evening block (2 hubs, 1 MDT session) from 15-21 s to 10-13 s, three seeds each:
+its bound moves little below the root, so the cuts HiGHS separates at each node cost more than they prune."""
 
 POPUP_LINK_SESSIONS = 15.0
 """Above this many pop-up sessions a week in the whole LP, the counts' models get the pop-up linking rows (the
@@ -196,6 +213,110 @@ def _fix_hubs(models: tuple[pyo.ConcreteModel, ...], free: list[str], chosen: tu
                 model.hub_open[s].fix(1 if s in opened else 0)
 
 
+def separates(m: pyo.ConcreteModel) -> bool:
+    """Whether a count with no evening opening is two independent problems in ``m``.
+
+    With no hub open in the evening, evening demand can go only to pop-up sessions, which no other decision touches
+    but the budget; and with the numbers of hubs, evening openings and MDT sessions fixed, so is what they cost
+    (every hub and every MDT session costs the same), and with it the budget left for pop-ups. So the hubs,
+    daytime and MDT part and the evening block can be solved one after the other (:func:`_solve_apart`). Not so
+    when a budget overrun is priced (elastic mode) or hard evening coverage forbids a plan with no pop-up session.
+    """
+    forced = any(v.fixed for v in m.evening_gap.values())
+    return len(m.POPUP_SITES) > 0 and not getattr(m, "VIOLATIONS", []) and not forced
+
+
+def _count_bound(out: SolverOutcome, key: float, cutoff: float | None) -> float:
+    """A lower bound on every plan of a count, from its MIP's outcome (``key``: its LP bound)."""
+    if out.status is SolveStatus.INFEASIBLE:
+        return math.inf if cutoff is None else cutoff  # with a cutoff: nothing better than it
+    if out.bound is None:
+        return key
+    # With a cutoff, HiGHS's bound holds only for plans better than the cutoff.
+    return out.bound if cutoff is None else min(out.bound, cutoff)
+
+
+def _options(
+    settings: SolverSettings, cutoff: float | None, *, abs_gap: float = 1e-6, node_cuts: bool = True
+) -> dict[str, Any]:
+    """HiGHS options for one count's MIP, every one of them given each time: the Resolver's HiGHS instance keeps
+    an option until it is set again, so a cutoff or gap set for one solve would otherwise hold for the next."""
+    return {
+        **settings.extra,
+        # Only a plan better than the best by more than the gap matters: HiGHS prunes everything else.
+        "objective_bound": math.inf if cutoff is None else cutoff,
+        "mip_abs_gap": abs_gap,  # HiGHS's default unless said
+        "mip_allow_cut_separation_at_nodes": node_cuts,
+    }
+
+
+@dataclass(frozen=True)
+class _MIPs:
+    """What every count's MIP is solved with: one HiGHS instance, the model, its settings, the time left and the
+    variables that change between counts."""
+
+    solver: Resolver
+    m: pyo.ConcreteModel
+    settings: SolverSettings
+    left: Callable[[], float]
+    changed: list[Any]
+
+    def solve(self, rel_gap: float, extra: dict[str, Any], load: bool | list[Any] = True) -> SolverOutcome:
+        settings = replace(self.settings, time_limit=max(self.left(), 0.1), mip_rel_gap=rel_gap, extra=extra)
+        return self.solver.solve(self.m, settings, changed=self.changed, load=load)
+
+
+def _solve_whole(mips: _MIPs, key: float, cutoff: float | None) -> tuple[SolverOutcome, float]:
+    """Solve the count fixed in the model as one MIP; return its outcome and a lower bound on its plans."""
+    out = mips.solve(mips.settings.mip_rel_gap, _options(mips.settings, cutoff))
+    return out, _count_bound(out, key, cutoff)
+
+
+def _solve_apart(mips: _MIPs, key: float, cutoff: float | None) -> tuple[SolverOutcome, float]:
+    """Solve a count with no evening opening as its two independent parts (:func:`separates`).
+
+    First the hubs, daytime and MDT part, with no pop-up session (the evening demand is then all unmet, a constant),
+    to within :data:`APART_SHARE` of the gap; then the evening block, those hubs and MDT sessions fixed, to the rest
+    of the gap. The plan is the second solve's, and a bound on the count is the second solve's bound less the first
+    solve's own absolute gap. Returns the outcome and that bound, as :func:`_solve_whole` does.
+    """
+    m, settings = mips.m, mips.settings
+    gap, base = settings.mip_rel_gap, max(key, 0.0)  # key, the count's LP bound, is at most any of its plans
+    popups = list(m.popup_sessions.values())
+    for v in popups:
+        v.fix(0)
+    try:
+        decisions = [*m.hub_open.values(), *m.mdt_sessions.values()]  # all the second solve needs of the first
+        first = mips.solve(0.0, _options(settings, None, abs_gap=APART_SHARE * gap * base), load=decisions)
+    finally:
+        for v in popups:
+            v.unfix()
+    if first.status is SolveStatus.INFEASIBLE:  # a plan with no pop-up fits wherever any plan of the count does
+        return first, math.inf
+    if first.objective is None or first.bound is None:
+        return first, key
+    first_gap = max(first.objective - first.bound, 0.0)
+    decided = [v for v in decisions if not v.fixed]
+    for v in decided:
+        v.fix(round(v.value or 0.0))
+    try:
+        rel = max(gap - first_gap / base, 0.0) if base > 0 else gap
+        # Plans of these hubs up to the first solve's gap above the cutoff are kept, so that a bound reached there
+        # proves the cutoff for every choice of hubs.
+        lifted = None if cutoff is None else cutoff + first_gap
+        second = mips.solve(rel, _options(settings, lifted, node_cuts=EVENING_NODE_CUTS))
+    finally:
+        for v in decided:
+            v.unfix()
+    if second.bound is None and second.status is not SolveStatus.INFEASIBLE:
+        found = key  # the evening solve proved nothing
+    else:  # every plan of the count costs at least its bound (for these hubs) less the first part's gap
+        found = _count_bound(second, key, lifted) - first_gap
+    bound = found if math.isfinite(found) else None
+    seconds = first.solve_seconds + second.solve_seconds
+    return replace(second, bound=bound, gap=relative_gap(second.objective, bound), solve_seconds=seconds), found
+
+
 def solve_by_counts(
     inp: ModelInputs,
     m: pyo.ConcreteModel,
@@ -253,7 +374,10 @@ def solve_by_counts(
         # Between solves only the counts and the free hubs change, and of an LP only its MDT count is read: telling
         # HiGHS only those (Resolver.solve) halves South Bristol's time (docs/benchmarks.md).
         lp_changed = [lp.count_hubs, lp.count_evening, lp.count_mdt, *(lp.hub_open[s] for s in free)]
+        separable = separates(m)
         m_changed = [m.count_hubs, m.count_evening, m.count_mdt, *(m.hub_open[s] for s in free)]
+        if separable:  # _solve_apart fixes and frees the sessions too
+            m_changed += [*m.popup_sessions.values(), *m.mdt_sessions.values()]
 
         def lp_value(pair: Pair, mdt: int | None, fallback: float) -> tuple[float, bool]:
             """The LP bound with these counts fixed, and whether that LP was solved to optimality."""
@@ -276,7 +400,7 @@ def solve_by_counts(
             say(f"deciding hub counts first would not pay (LP bound +{gain:.1%}); solving the whole model")
             return None
         say(f"deciding hub counts first: {len(pairs)} (hubs, evening) pairs, LP bound +{gain:.1%}")
-        solver = Resolver()
+        mips = _MIPs(Resolver(), m, settings, left, m_changed)
         best, best_values = math.inf, None
         gap = settings.mip_rel_gap
         bounds: list[float] = []  # a lower bound for every count settled (solved, pruned or out of time)
@@ -337,24 +461,21 @@ def solve_by_counts(
             _fix_node(m, node.pair, node.mdt)
             if node.hubs is not None:
                 _fix_hubs((m,), free, node.hubs)
-            # Only a plan better than the best by more than the gap matters: HiGHS prunes everything else.
-            extra = {**settings.extra, **({"objective_bound": cutoff} if cutoff is not None else {})}
             try:
-                out = solver.solve(m, replace(settings, time_limit=left(), extra=extra), changed=m_changed)
+                if node.mdt is not None and node.pair[1] == 0 and separable:
+                    out, found = _solve_apart(mips, node.key, cutoff)
+                    how = "hubs and MDT, then the evening"
+                else:
+                    out, found = _solve_whole(mips, node.key, cutoff)
+                    how = "one MIP"
             finally:
                 if node.hubs is not None:
                     _fix_hubs((m,), free, None)
             solved += 1
             if out.objective is not None and out.objective < best:
                 best, best_values = out.objective, solution_values(m)
-            if out.status is SolveStatus.INFEASIBLE:
-                found = math.inf if cutoff is None else cutoff  # with a cutoff: nothing better than it
-            elif out.bound is None:
-                found = node.key
-            else:  # with a cutoff, HiGHS's bound holds only for plans better than the cutoff
-                found = out.bound if cutoff is None else min(out.bound, cutoff)
             bounds.append(max(node.key, found))
-            say(f"  {_describe(node.pair, node.mdt, node.hubs)}: best so far {best:,.0f} ({out.status})")
+            say(f"  {_describe(node.pair, node.mdt, node.hubs)}: best so far {best:,.0f} ({out.status}; {how})")
         if best_values is None:
             return None
         load_values(m, best_values)
