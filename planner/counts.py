@@ -32,9 +32,10 @@ pay reliably (North and West Bristol, 9.5 sessions: 2.8 s to 4.3 s; South Bristo
 A count with no hub open in the evening is two independent problems (:func:`separates`): evening demand can then
 go only to pop-up sessions, and with the counts fixed so is the budget left for them. So such a count is solved in
 two parts (:func:`_solve_apart`): the hubs, daytime and MDT sessions with no pop-up (about a second), then the
-evening block with those hubs fixed. HiGHS no longer branches on hubs and venues together: South
-Gloucestershire's hardest count (2 hubs, 1 MDT session) took 25-29 s as one MIP and takes 1 s and 10-13 s in two,
-and the South Bristol pioneer's 4.6 s took 2.2 s.
+evening block with those hubs fixed (cut at the root only where it is large enough for the linking rows below).
+HiGHS no longer branches on hubs and venues together: South Gloucestershire's hardest count (2 hubs, 1 MDT
+session) took 25-29 s as one MIP and takes about 1 s and 10-13 s in two, and the South Bristol pioneer's 4.6 s
+took 2.2 s.
 
 The split is used when the best pair's LP bound is at least :data:`MIN_GAIN` above the LP bound of the whole problem
 (a strong-branching test of the count disjunction); measured on every locality and scenario, splitting is never
@@ -74,10 +75,12 @@ APART_SHARE = 0.25
 """Share of the gap a count solved in two parts (:func:`_solve_apart`) gives its hubs, daytime and MDT part, which
 solves in about a second; the evening block, the hard part, gets the rest."""
 
-EVENING_NODE_CUTS = False
-"""Whether HiGHS separates cuts below the root in the evening block of a count solved in two parts. Only at the
-root took South Gloucestershire's evening block (2 hubs, 1 MDT session) from 15-21 s to 10-13 s, three seeds each:
-its bound moves little below the root, so the cuts HiGHS separates at each node cost more than they prune."""
+EVENING_NODE_CUTS_WITH_LINKS = False
+"""Whether HiGHS separates cuts below the root in the evening block of a count solved in two parts, where the block
+is large enough for the pop-up linking rows (elsewhere it does). Only at the root took South Gloucestershire's
+evening block (2 hubs, 1 MDT session) from 15-21 s to 10-13 s, three seeds each: its bound moves little below the
+root, so the cuts HiGHS separates at each node cost more than they prune. The South Bristol pioneer's smaller block
+(no linking rows) went the other way: 3.7 and 4.1 s in all with node cuts, 4.4 and 4.7 s without."""
 
 POPUP_LINK_SESSIONS = 15.0
 """Above this many pop-up sessions a week in the whole LP, the counts' models get the pop-up linking rows (the
@@ -304,7 +307,8 @@ def _solve_apart(mips: _MIPs, key: float, cutoff: float | None) -> tuple[SolverO
         # Plans of these hubs up to the first solve's gap above the cutoff are kept, so that a bound reached there
         # proves the cutoff for every choice of hubs.
         lifted = None if cutoff is None else cutoff + first_gap
-        second = mips.solve(rel, _options(settings, lifted, node_cuts=EVENING_NODE_CUTS))
+        node_cuts = EVENING_NODE_CUTS_WITH_LINKS or m.find_component("count_popup_link") is None
+        second = mips.solve(rel, _options(settings, lifted, node_cuts=node_cuts))
     finally:
         for v in decided:
             v.unfix()
