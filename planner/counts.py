@@ -223,7 +223,8 @@ def separates(m: pyo.ConcreteModel) -> bool:
     but the budget; and with the numbers of hubs, evening openings and MDT sessions fixed, so is what they cost
     (every hub and every MDT session costs the same), and with it the budget left for pop-ups. So the hubs,
     daytime and MDT part and the evening block can be solved one after the other (:func:`_solve_apart`). Not so
-    when a budget overrun is priced (elastic mode) or hard evening coverage forbids a plan with no pop-up session.
+    when a budget overrun is priced (elastic mode) or hard evening coverage forbids a plan with no pop-up session,
+    and not worth it with no pop-up venue.
     """
     forced = any(v.fixed for v in m.evening_gap.values())
     return len(m.POPUP_SITES) > 0 and not getattr(m, "VIOLATIONS", []) and not forced
