@@ -241,17 +241,17 @@ def _count_bound(out: SolverOutcome, key: float, cutoff: float | None) -> float:
 
 
 def _options(
-    settings: SolverSettings, cutoff: float | None, *, abs_gap: float = 1e-6, node_cuts: bool = True
+    settings: SolverSettings, cutoff: float | None, *, abs_gap: float | None = None, node_cuts: bool = True
 ) -> dict[str, Any]:
-    """HiGHS options for one count's MIP, every one of them given each time: the Resolver's HiGHS instance keeps
-    an option until it is set again, so a cutoff or gap set for one solve would otherwise hold for the next."""
-    return {
-        **settings.extra,
-        # Only a plan better than the best by more than the gap matters: HiGHS prunes everything else.
-        "objective_bound": math.inf if cutoff is None else cutoff,
-        "mip_abs_gap": abs_gap,  # HiGHS's default unless said
-        "mip_allow_cut_separation_at_nodes": node_cuts,
-    }
+    """HiGHS options for one count's MIP (the Resolver starts each solve from HiGHS's defaults)."""
+    options = dict(settings.extra)
+    if cutoff is not None:  # only a plan better than the best by more than the gap matters: HiGHS prunes the rest
+        options["objective_bound"] = cutoff
+    if abs_gap is not None:
+        options["mip_abs_gap"] = abs_gap
+    if not node_cuts:
+        options["mip_allow_cut_separation_at_nodes"] = False
+    return options
 
 
 @dataclass(frozen=True)

@@ -437,6 +437,11 @@ class Resolver:
             loaded, a warm-started solve's objective is HiGHS's report, unchecked against the plan's values (see
             :func:`_solve_with`); :meth:`load_solution` returns the checked one.
         """
+        highs = self._opt._solver_model
+        if highs is not None:
+            # HiGHS keeps an option until it is set again: each solve starts from its defaults, so that an option
+            # one solve set (a cutoff, an absolute gap) does not hold for the next; appsi then sets this one's.
+            highs.resetOptions()
         update = self._opt.update_config
         if changed is not None and self._model is model:
             update.update_vars = False

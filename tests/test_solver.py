@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyomo.environ as pyo
 import pytest
@@ -234,6 +236,22 @@ def test_resolver_agrees_with_fresh_solves_as_fixings_change() -> None:
     m.x[chosen[0]].unfix()
     again = resolver.solve(m, exact, warm_start=True)
     assert again.objective == pytest.approx(free.objective)
+
+
+def test_resolver_does_not_carry_an_option_into_the_next_solve() -> None:
+    """HiGHS keeps an option until it is set again; a re-solve must not inherit the last one's (a count of the
+    split once inherited the cutoff of the count before it)."""
+    m = pyomo_knapsack(25, seed=3)
+    exact = SolverSettings(mip_rel_gap=0.0)
+    resolver = Resolver()
+    free = resolver.solve(m, exact)
+    highs = resolver._opt._solver_model
+    defaults = {name: highs.getOptionValue(name) for name in ("objective_bound", "mip_abs_gap")}
+    once = {"objective_bound": 1e9, "mip_abs_gap": 123.0}
+    resolver.solve(m, replace(exact, extra=once))
+    again = resolver.solve(m, exact)
+    assert {name: highs.getOptionValue(name) for name in once} == defaults
+    assert again.status is SolveStatus.OPTIMAL and again.objective == pytest.approx(free.objective)
 
 
 def test_a_plan_fed_in_while_highs_runs_becomes_its_incumbent_and_can_end_the_solve() -> None:
