@@ -363,7 +363,7 @@ def solve_by_counts(
         lp = m.clone()
         pyo.TransformationFactory("core.relax_integer_vars").apply_to(lp)
         lp_solver = Resolver()  # between counts only the count variables' bounds change
-        lp_settings = SolverSettings(time_limit=max(left(), 1.0), mip_rel_gap=0.0)
+        lp_settings = SolverSettings(time_limit=max(left(), 1.0), mip_rel_gap=0.0, threads=settings.threads)
         whole = lp_solver.solve(lp, lp_settings)
         sessions = sum(float(v.value or 0.0) for v in lp.popup_sessions.values())
         if whole.status is SolveStatus.OPTIMAL and sessions > POPUP_LINK_SESSIONS:

@@ -14,8 +14,10 @@ incumbent (and its gap), stopped without one, infeasible, unbounded and error ap
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal
@@ -87,6 +89,49 @@ class SolverSettings:
             options["threads"] = int(self.threads)
         options.update(self.extra)
         return options
+
+
+_scheduler_lock = threading.Lock()
+_scheduler_threads: int | None = None
+"""The thread count this process's HiGHS scheduler was last restarted with (``None``: HiGHS's own choice)."""
+_runs_in_progress = 0
+
+
+@contextmanager
+def _highs_threads(threads: int | None) -> Iterator[tuple[int | None, str]]:
+    """Around one HiGHS run that asks for ``threads``: the count to give HiGHS, and a note if it is not that.
+
+    HiGHS keeps one thread scheduler per process, started by the first run with that run's ``threads`` option, and
+    a later run asking for another number fails at once ("the scheduler has already been initialized to use 2
+    threads"): a scenario with ``solver.threads: 1`` solved after any other solve in the same process (the app, a
+    locality's count LPs) failed every MIP. So the scheduler is restarted for a new count. That is safe only while
+    no other run is in progress in this process (two sessions of the app solving at once); then this run gets the
+    scheduler as it is, and the note says so. A run that asks for no count is given the scheduler's, so that it
+    cannot start a default-sized scheduler between another run's restart and that run's start.
+    """
+    global _scheduler_threads, _runs_in_progress
+    with _scheduler_lock:
+        if threads is not None and threads != _scheduler_threads and _runs_in_progress == 0:
+            highspy.Highs.resetGlobalScheduler(True)
+            _scheduler_threads = threads
+        granted = _scheduler_threads
+        _runs_in_progress += 1
+    note = ""
+    if threads is not None and granted != threads:
+        note = f"; threads {threads} not applied: HiGHS ran on the thread pool of another solve in this process"
+    try:
+        yield granted, note
+    finally:
+        with _scheduler_lock:
+            _runs_in_progress -= 1
+
+
+def _with_threads(options: dict[str, Any], threads: int | None) -> dict[str, Any]:
+    """``options`` with HiGHS's ``threads`` option set to ``threads``, or removed for ``None``."""
+    options = {k: v for k, v in options.items() if k != "threads"}
+    if threads is not None:
+        options["threads"] = int(threads)
+    return options
 
 
 @dataclass(frozen=True)
@@ -265,17 +310,19 @@ def _solve_matrix_once(
         ]
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    for name, value in settings.highs_options().items():
-        h.setOptionValue(name, value)
     h.passModel(lp)
     if start is not None and is_mip:
         solution = highspy.HighsSolution()
         solution.col_value = list(np.asarray(start, dtype=np.float64))
         solution.value_valid = True
         h.setSolution(solution)
-    began = time.perf_counter()
-    h.run()
-    seconds = time.perf_counter() - began
+    options = settings.highs_options()
+    with _highs_threads(options.get("threads")) as (threads, note):
+        for name, value in _with_threads(options, threads).items():
+            h.setOptionValue(name, value)
+        began = time.perf_counter()
+        h.run()
+        seconds = time.perf_counter() - began
     model_status = h.getModelStatus()
     info = h.getInfo()
     has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -303,7 +350,7 @@ def _solve_matrix_once(
         gap=gap,
         solve_seconds=seconds,
         values=values,
-        message=h.modelStatusToString(model_status),
+        message=h.modelStatusToString(model_status) + note,
     )
 
 
@@ -515,16 +562,18 @@ def _solve_with(
     opt.config.stream_solver = settings.verbose
     opt.config.time_limit = float(settings.time_limit)
     opt.config.mip_gap = float(settings.mip_rel_gap)
-    opt.highs_options = {k: v for k, v in settings.highs_options().items() if k not in {"time_limit", "mip_rel_gap"}}
+    options = {k: v for k, v in settings.highs_options().items() if k not in {"time_limit", "mip_rel_gap"}}
     began = time.perf_counter()
     injector: _Injector | None = None
-    try:
-        if feed is not None:
-            injector = _attach_feed(opt, model, feed)
-        results = opt.solve(model)
-    except Exception as exc:  # the solver's own failure, reported as a status rather than a traceback
-        outcome = SolverOutcome(SolveStatus.ERROR, None, None, None, time.perf_counter() - began, message=str(exc))
-        return outcome, None
+    with _highs_threads(options.get("threads")) as (threads, note):
+        opt.highs_options = _with_threads(options, threads)
+        try:
+            if feed is not None:
+                injector = _attach_feed(opt, model, feed)
+            results = opt.solve(model)
+        except Exception as exc:  # the solver's own failure, reported as a status rather than a traceback
+            seconds = time.perf_counter() - began
+            return SolverOutcome(SolveStatus.ERROR, None, None, None, seconds, message=str(exc) + note), None
     seconds = time.perf_counter() - began
     tc = results.termination_condition
     objective = results.best_feasible_objective
@@ -563,7 +612,7 @@ def _solve_with(
     gap = relative_gap(objective, bound)
     if status is SolveStatus.OPTIMAL and gap is None:
         gap = 0.0
-    message = str(tc)
+    message = str(tc) + note
     if injector is not None:
         message += f"; {injector.handed} plan(s) from the feed handed to HiGHS"
         if injector.error is not None:

@@ -9,6 +9,7 @@ import pyomo.environ as pyo
 import pytest
 import scipy.sparse as sp
 
+import planner.solver as solver
 from planner.solver import (
     MatrixProblem,
     Resolver,
@@ -252,6 +253,38 @@ def test_resolver_does_not_carry_an_option_into_the_next_solve() -> None:
     again = resolver.solve(m, exact)
     assert {name: highs.getOptionValue(name) for name in once} == defaults
     assert again.status is SolveStatus.OPTIMAL and again.objective == pytest.approx(free.objective)
+
+
+def test_each_solve_gets_the_thread_count_it_asks_for() -> None:
+    """HiGHS keeps one thread pool per process, sized by the first run: a later solve asking for another number of
+    threads failed ("the scheduler has already been initialized to use 2 threads"), as every MIP of a scenario with
+    ``solver.threads: 1`` did after any other solve in the same process."""
+    p = knapsack(30, seed=4)
+    exact = SolverSettings(mip_rel_gap=0.0)
+    first = solve_matrix(p, exact)
+    m = pyomo_knapsack(25, seed=3)
+    by_pyomo = solve_pyomo(m, exact)
+    resolver = Resolver()
+    for threads in (1, 2, None, 1):
+        asked = replace(exact, threads=threads)
+        out = solve_matrix(p, asked)
+        assert out.status is SolveStatus.OPTIMAL, (threads, out.message)
+        assert out.objective == pytest.approx(first.objective) and "not applied" not in out.message
+        again = solve_pyomo(m, asked)
+        assert again.status is SolveStatus.OPTIMAL and again.objective == pytest.approx(by_pyomo.objective)
+        reused = resolver.solve(m, asked)
+        assert reused.status is SolveStatus.OPTIMAL and reused.objective == pytest.approx(by_pyomo.objective)
+
+
+def test_a_thread_count_that_cannot_be_had_while_another_solve_runs_is_reported() -> None:
+    """The thread pool can be resized only while no other HiGHS run is in progress in the process (two sessions of
+    the app solving at once); a solve asking for another size then runs on the pool as it is and says so."""
+    with solver._highs_threads(2) as (granted, note):  # another solve, on two threads, in progress
+        assert granted == 2 and note == ""
+        out = solve_matrix(knapsack(30, seed=4), SolverSettings(mip_rel_gap=0.0, threads=1))
+    assert out.status is SolveStatus.OPTIMAL
+    assert "threads 1 not applied" in out.message
+    assert solve_matrix(knapsack(30, seed=4), SolverSettings(threads=1)).message.count("not applied") == 0
 
 
 def test_a_plan_fed_in_while_highs_runs_becomes_its_incumbent_and_can_end_the_solve() -> None:
