@@ -127,6 +127,19 @@ def test_invariants_hold_on_every_toy_plan(toy: object, changes: dict[str, objec
     assert plan.gap is not None and plan.gap <= sc.solver.mip_rel_gap + 1e-9
 
 
+def test_a_slower_evening_lengthens_every_evening_trip_and_no_daytime_one(toy: object) -> None:
+    """``travel.evening_factor`` (evening buses run less often): evening minutes scale, daytime ones do not, and an
+    evening trip pushed past the travel limit is no longer an evening arc."""
+    base = build_inputs(toy, Scenario(name="toy"))  # type: ignore[arg-type]
+    slow = build_inputs(toy, Scenario(name="toy").with_changes({"travel": {"evening_factor": 2.0}}))  # type: ignore[arg-type]
+    assert (slow.travel["minutes_evening"] == 2.0 * base.travel["minutes_evening"]).all()
+    assert (slow.travel["minutes_day"] == base.travel["minutes_day"]).all()
+    limit = slow.scenario.travel.max_minutes
+    evening = slow.arcs[slow.arcs["popup"] | slow.arcs["hub_evening"]]
+    assert (evening["minutes_evening"] <= limit).all()
+    assert len(evening) < len(base.arcs[base.arcs["popup"] | base.arcs["hub_evening"]])
+
+
 def test_more_budget_never_worsens_access(toy: object) -> None:
     objectives = []
     for budget in (800_000, 1_600_000, 2_400_000):
@@ -595,6 +608,30 @@ def test_hub_search_either_way_gives_the_optimum_on_a_small_plan(
     assert plan.status is SolveStatus.OPTIMAL and alone.status is SolveStatus.OPTIMAL
     assert plan.objective == pytest.approx(alone.objective, rel=1e-7)
     assert plan_violations(plan, inp) == []
+
+
+def test_the_hub_search_run_first_gets_its_share_of_the_time_limit(
+    toy: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the search run first (one core, or ``parallel_search: false``), ``warm_start_share`` of the time limit
+    is the search's."""
+    import planner.api as api
+
+    given: list[float] = []
+    search = api.hub_search_start
+
+    def recorded(inp: object, *, time_limit: float) -> object:
+        given.append(time_limit)
+        return search(inp, time_limit=time_limit)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api, "WARM_START_MIN_ZONES", 0)
+    monkeypatch.setattr(api, "hub_search_start", recorded)
+    solver = {"parallel_search": False, "warm_start_share": 0.25, "time_limit": 40}
+    sc = Scenario(name="toy").with_changes({"budget": {"annual": 2_500_000}, "solver": solver})
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    plan = solve_inputs(inp)
+    assert given == [pytest.approx(10.0)]
+    assert plan.has_solution and plan_violations(plan, inp) == []
 
 
 def test_locality_search_mends_a_poor_hub_choice(toy: object) -> None:
