@@ -339,6 +339,46 @@ def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, 
     return out
 
 
+def apply_override(data: Mapping[str, Any], change: Mapping[str, Any], *, name: str, source: str) -> dict[str, Any]:
+    """Apply the named override ``change`` to a copy of the scenario data ``data``, as :func:`deep_merge` does,
+    except that a value written ``{times: x}`` multiplies the number it replaces.
+
+    So ``budget_cut_20: {budget: {annual: {times: 0.8}}}`` cuts each scenario's own budget by a fifth, where a
+    fixed ``annual: 2400000`` gave a locality's £900,000 scenario £2.4m.
+
+    Raises
+    ------
+    ScenarioError
+        If ``x`` is not a number of at least 0, or the value it would scale is not a number (no budget, or a field
+        the scenario and its bases leave unset).
+    """
+    out = copy.deepcopy(dict(data))
+
+    def merge(target: dict[str, Any], update: Mapping[str, Any], where: str) -> None:
+        for key, value in update.items():
+            field = f"{where}{key}"
+            if isinstance(value, Mapping) and set(value) == {"times"}:
+                factor, current = value["times"], target.get(key)
+                if isinstance(factor, bool) or not isinstance(factor, int | float) or factor < 0:
+                    raise ScenarioError(
+                        f"{source}: override {name!r}, field '{field}' (value {{times: {factor!r}}}): "
+                        "the factor must be a number of at least 0"
+                    )
+                if isinstance(current, bool) or not isinstance(current, int | float):
+                    raise ScenarioError(
+                        f"{source}: override {name!r}, field '{field}' (value {{times: {factor!r}}}) scales a number, "
+                        f"but the scenario's value is {'null' if current is None else repr(current)}"
+                    )
+                target[key] = current * factor
+            elif isinstance(value, Mapping) and isinstance(target.get(key), dict):
+                merge(target[key], value, f"{field}.")
+            else:
+                target[key] = copy.deepcopy(value)
+
+    merge(out, change, "")
+    return out
+
+
 def _format_validation_error(exc: ValidationError, source: str) -> str:
     lines = []
     for err in exc.errors():
@@ -455,7 +495,7 @@ def _resolve(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], dict[s
         if name not in overrides:
             known = ", ".join(sorted(overrides)) or "none defined"
             raise ScenarioError(f"{path}: field 'apply' (value {name!r}): no such override ({known})")
-        merged = deep_merge(merged, overrides[name])
+        merged = apply_override(merged, overrides[name], name=name, source=str(path))
     return merged, overrides
 
 
@@ -509,7 +549,7 @@ def load_scenario(path: str | Path, *, apply: Sequence[str] = ()) -> Scenario:
     for name in apply:
         if name not in overrides:
             raise ScenarioError(f"{path}: no override named {name!r} ({', '.join(sorted(overrides)) or 'none'})")
-        data = deep_merge(data, overrides[name])
+        data = apply_override(data, overrides[name], name=name, source=str(path))
     data.setdefault("name", path.stem)
     scenario = validate_scenario(data, source=str(path))
     scenario._source = str(path)

@@ -44,6 +44,42 @@ def test_apply_on_the_command_line_stacks_after_the_file(tmp_path: Path) -> None
     assert sc.budget.annual == 2_400_000
 
 
+def test_a_budget_cut_cuts_each_scenarios_own_budget() -> None:
+    """``budget_cut_20`` once set £2.4m outright, so on Weston (£900,000) or the South Bristol pioneer (£700,000) the
+    "cut" raised the budget; a value written ``{times: x}`` scales the scenario's own number."""
+    for name, budget in [
+        ("weston_option_a", 900_000),
+        ("weston_option_b", 900_000),
+        ("south_bristol_pioneer", 700_000),
+    ]:
+        assert load_scenario(name).budget.annual == budget
+        assert load_scenario(name, apply=["budget_cut_20"]).budget.annual == pytest.approx(0.8 * budget)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "pattern"),
+    [
+        (
+            "cut: {budget: {annual: {times: 0.8}}}",
+            r"override 'cut', field 'budget\.annual' \(value \{times: 0\.8\}\) "
+            r"scales a number, but the scenario's value is null",
+        ),
+        ("cut: {budget: {annual: {times: -1}}}", r"override 'cut', field 'budget\.annual' .*at least 0"),
+        ("cut: {budget: {annual: {times: half}}}", r"override 'cut', field 'budget\.annual' \(value \{times: 'half'"),
+    ],
+)
+def test_an_override_that_cannot_scale_names_the_file_the_override_and_the_field(
+    tmp_path: Path, overrides: str, pattern: str
+) -> None:
+    path = write(
+        tmp_path,
+        "nobudget.yaml",
+        f"extends: {LIBRARY / 'default.yaml'}\nbudget: {{annual: null}}\noverrides:\n  {overrides}\n",
+    )
+    with pytest.raises(ScenarioError, match=rf"nobudget\.yaml: {pattern}"):
+        load_scenario(path, apply=["cut"])
+
+
 def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, "typo.yaml", "budget:\n  anual: 100\n")
     with pytest.raises(ScenarioError, match=r"typo\.yaml: unknown key 'budget\.anual'"):
