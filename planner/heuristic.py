@@ -429,7 +429,7 @@ def stranded_demand(m: pyo.ConcreteModel, tol: float = 1e-5) -> float:
 
 
 def polish_allocation(m: pyo.ConcreteModel, time_limit: float = 10.0) -> float:
-    """Re-solve who goes where for the sites and sessions a time-limited plan in ``m`` holds; return the gain.
+    """Re-solve who goes where for the sites and sessions a plan HiGHS stopped at holds in ``m``; return the gain.
 
     A plan HiGHS stops at is its incumbent, and the incumbents its heuristics find early need not route the demand
     well among their own sites: the whole-BNSSG default stopped at 5 s kept 14 hubs open while leaving 94.8% of the
