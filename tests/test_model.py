@@ -828,3 +828,17 @@ def test_a_plan_proven_only_within_a_loose_gap_does_not_strand_demand(bnssg: obj
     held = sessions.sum() * default.popups.capacity_per_session
     used = plan.sites.loc[sessions > 0, "load_evening"].sum()
     assert held > 0 and used > 0.5 * held  # the sessions are used, not left idle beside unmet demand
+
+
+def test_site_costs_add_up_to_the_total_to_the_penny(toy: object) -> None:
+    """The plan's cost parts are rounded to the penny and its site costs are not: with sub-penny prices the check
+    once reported "site costs 0.06 do not add up to the total 0.06" (£0.0596 and £0.06); a pound astray is still
+    caught."""
+    prices = {"hubs": {"fixed_cost": 0.01, "evening_cost": 1.0}, "popups": {"cost_per_session": 0.00005}}
+    sc = Scenario(name="toy").with_changes({**prices, "mdt": {"cost_per_session": 0.00005}, "budget": {"annual": 0.06}})
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    plan = solve_inputs(inp)
+    assert plan.has_solution and plan_violations(plan, inp) == []
+    site = plan.sites.index[plan.sites["annual_cost"] > 0][0]
+    plan.sites.loc[site, "annual_cost"] += 1.0
+    assert any("do not add up to the total" in v for v in plan_violations(plan, inp))
