@@ -161,8 +161,10 @@ class TravelSettings(_Frozen):
     every fixed-open site in reach). Keep it well above the number of hubs a locality will open, so that a zone
     is never cut off from an open hub it could reach."""
     nearest_popups: int = Field(6, ge=1)
-    """Each zone may use only its this-many nearest pop-up venues within ``max_minutes`` (venues are many and
-    close together, so a few nearest ones lose almost nothing)."""
+    """Each zone may use only its this-many nearest pop-up venues within ``max_minutes``. In the towns, where
+    venues are many and close together, 6 lose less than the 1% gap; where villages are far apart they can lose much
+    more (Woodspring: 5% worse than with 12, 9% worse than with 20), since a session in the next village is then out
+    of reach. More is slower (see docs/model.md)."""
     evening_factor: float = Field(1.0, gt=0)
     """Multiply evening travel times by this factor (e.g. 1.2 if evening buses are thinner than the dataset assumes)."""
     thresholds: tuple[Annotated[float, Field(gt=0)], ...] = (15.0, 20.0, 30.0)
