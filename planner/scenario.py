@@ -372,8 +372,8 @@ def apply_override(data: Mapping[str, Any], change: Mapping[str, Any], *, name: 
                         f"but the scenario's value is {'null' if current is None else repr(current)}"
                     )
                 target[key] = current * factor
-            elif isinstance(value, Mapping) and isinstance(target.get(key), dict):
-                merge(target[key], value, f"{field}.")
+            elif isinstance(value, Mapping) and isinstance(target.setdefault(key, {}), dict):
+                merge(target[key], value, f"{field}.")  # into {} where unset, so that a {times: x} there is caught
             else:
                 target[key] = copy.deepcopy(value)
 
