@@ -65,7 +65,7 @@ def test_a_budget_cut_cuts_each_scenarios_own_budget() -> None:
             r"scales a number, but the scenario's value is null",
         ),
         ("cut: {budget: {annual: {times: -1}}}", r"override 'cut', field 'budget\.annual' .*at least 0"),
-        ("cut: {mdt: {extra: {times: 2}}}", r"override 'cut', field 'mdt\.extra' .* the scenario's value is null"),
+        ("cut: {hubs: {max_hubs: {times: 2}}}", r"override 'cut', field 'hubs\.max_hubs' .* value is null"),
         ("cut: {budget: {annual: {times: half}}}", r"override 'cut', field 'budget\.annual' \(value \{times: 'half'"),
     ],
 )
