@@ -43,9 +43,6 @@ def plan_violations(plan: Plan, inp: ModelInputs, *, tol: float = 1e-5) -> list[
     out: list[str] = []
     z, s, a = plan.zones, plan.sites, plan.allocation
 
-    def close(x: float, y: float, scale: float = 1.0) -> bool:
-        return abs(x - y) <= tol * max(1.0, scale)
-
     # Demand conserved.
     served = a.groupby(["zone_code", "service"])["contacts"].sum().unstack(fill_value=0.0)
     for col, svc, unmet in (

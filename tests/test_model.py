@@ -815,7 +815,7 @@ def test_a_plan_proven_only_within_a_loose_gap_does_not_strand_demand(bnssg: obj
     incumbent's sites and sessions with the demand re-routed among them (38,958)."""
     from planner.scenario import load_scenario
 
-    default = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "default.yaml")
+    default = load_scenario("default")
     south = {"name": "loose", "localities": ["South Bristol"], "budget": {"annual": 510_000}}
     loose = default.with_changes({**south, "solver": {"mip_rel_gap": 1.0}})
     inp = build_inputs(bnssg, loose)  # type: ignore[arg-type]
