@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pyproj import Transformer
 
 from geodata.dataset import Dataset
 from geodata.demand import compute_demand
@@ -121,9 +122,52 @@ def _select_sites(dataset: Dataset, scenario: Scenario, localities: set[str]) ->
     return out
 
 
+def _site_metres(sites: pd.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
+    """Each site's British National Grid easting and northing (metres), from its longitude and latitude."""
+    east, north = Transformer.from_crs(4326, 27700, always_xy=True).transform(
+        sites["lon"].to_numpy(np.float64), sites["lat"].to_numpy(np.float64)
+    )
+    ids = list(sites.index)
+    return dict(zip(ids, np.asarray(east).tolist(), strict=True)), dict(
+        zip(ids, np.asarray(north).tolist(), strict=True)
+    )
+
+
+def _popup_places(candidates: pd.DataFrame, sites: pd.DataFrame, places: int, metres: float) -> pd.Series:
+    """Which of each zone's pop-up venues (sorted nearest first) it may use: its nearest venue in each of its
+    ``places`` nearest places, a venue within ``metres`` of one the zone already uses being the same place."""
+    if metres <= 0:
+        rank = pd.Series(1, index=candidates.index).groupby(candidates["zone_code"]).cumsum()
+        return rank <= places
+    east, north = _site_metres(sites)
+    limit = metres * metres
+    keep = np.zeros(len(candidates), dtype=bool)
+    zones = candidates["zone_code"].to_numpy()
+    ids = candidates["site_id"].to_numpy()
+    pos = 0
+    # Greedy, nearest first: few venues are looked at per zone before it has its places, so plain Python is quick.
+    for _zone, size in zip(*np.unique(zones, return_counts=True), strict=True):
+        used: list[tuple[float, float]] = []
+        for k in range(pos, pos + size):
+            x, y = east[ids[k]], north[ids[k]]
+            if all((x - ux) ** 2 + (y - uy) ** 2 >= limit for ux, uy in used):
+                used.append((x, y))
+                keep[k] = True
+                if len(used) == places:
+                    break
+        pos += size
+    return pd.Series(keep, index=candidates.index)
+
+
 def select_arcs(travel: pd.DataFrame, sites: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """Usable zone-site pairs: each zone's ``nearest_hubs`` hub candidates and ``nearest_popups`` pop-up venues
-    within the travel limit (plus every fixed-open hub in reach)."""
+    """Usable zone-site pairs: each zone's ``nearest_hubs`` hub candidates (plus every fixed-open hub in reach)
+    and its nearest pop-up venue in each of its ``nearest_popups`` nearest places, within the travel limit.
+
+    A place is a venue and every venue within ``popup_place_metres`` of it: a venue that close to one the zone
+    already uses is not given to the zone, so that its arcs reach the next village rather than the rest of its
+    own (a session needs about ten zones' evening demand to fill it). ``popup_place_metres: 0`` gives each zone
+    its ``nearest_popups`` nearest venues.
+    """
     limit = scenario.travel.max_minutes
     t = travel.loc[travel["site_id"].isin(sites.index)].copy()
     t = t.join(sites[["is_hub", "is_popup", "is_mdt", "fixed_open"]], on="site_id")
@@ -135,9 +179,10 @@ def select_arcs(travel: pd.DataFrame, sites: pd.DataFrame, scenario: Scenario) -
     t["hub_evening"] = t["hub_day"] & (t["minutes_evening"] <= limit)
     t["mdt"] = t["hub_day"] & t["is_mdt"]
     t = t.sort_values(["zone_code", "minutes_evening", "site_id"], kind="mergesort")
-    pop_in = t["is_popup"] & (t["minutes_evening"] <= limit)
-    pop_rank = pop_in.astype(int).groupby(t["zone_code"]).cumsum()
-    t["popup"] = pop_in & (pop_rank <= scenario.travel.nearest_popups)
+    pop = t.loc[t["is_popup"] & (t["minutes_evening"] <= limit), ["zone_code", "site_id"]]
+    chosen = _popup_places(pop, sites, scenario.travel.nearest_popups, scenario.travel.popup_place_metres)
+    t["popup"] = False
+    t.loc[chosen.index[chosen.to_numpy()], "popup"] = True
     keep = t["hub_day"] | t["popup"]
     arcs = t.loc[
         keep, ["zone_code", "site_id", "minutes_day", "minutes_evening", "hub_day", "hub_evening", "popup", "mdt"]

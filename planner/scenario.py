@@ -160,11 +160,14 @@ class TravelSettings(_Frozen):
     """Arc reduction: each zone may use only its this-many nearest hub candidates within ``max_minutes`` (plus
     every fixed-open site in reach). Keep it well above the number of hubs a locality will open, so that a zone
     is never cut off from an open hub it could reach."""
-    nearest_popups: int = Field(6, ge=1)
-    """Each zone may use only its this-many nearest pop-up venues within ``max_minutes``. In the towns, where
-    venues are many and close together, 6 lose less than the 1% gap; where villages are far apart they can lose much
-    more (Woodspring: 5% worse than with 12, 9% worse than with 20), since a session in the next village is then out
-    of reach. More is slower (see docs/model.md)."""
+    nearest_popups: int = Field(10, ge=1)
+    """Each zone may use its nearest pop-up venue in each of its this-many nearest places within ``max_minutes``
+    (see ``popup_place_metres``). More is slower and rarely better (see docs/model.md)."""
+    popup_place_metres: float = Field(800.0, ge=0)
+    """Pop-up venues closer together than this are one place to a zone, which uses only the nearer: its arcs then
+    reach the next villages rather than the rest of its own, where a session finds the demand to fill it
+    (Woodspring's plan: 8% better than with the six nearest venues; see docs/model.md). 0 gives each zone its
+    ``nearest_popups`` nearest venues."""
     evening_factor: float = Field(1.0, gt=0)
     """Multiply evening travel times by this factor (e.g. 1.2 if evening buses are thinner than the dataset assumes)."""
     thresholds: tuple[Annotated[float, Field(gt=0)], ...] = (15.0, 20.0, 30.0)

@@ -194,6 +194,11 @@ def test_a_bases_sites_file_is_found_beside_the_base_whichever_file_extends_it(t
         ("sites: {popup_kinds: [castle]}", r"field 'sites\.popup_kinds\.0' \(value 'castle'\)"),
         ("travel: {thresholds: [-5, 20]}", r"field 'travel\.thresholds\.0' \(value -5\): .*greater than 0"),
         (
+            "travel: {popup_place_metres: -800}",
+            r"field 'travel\.popup_place_metres' \(value -800\): .*greater than or equal to 0",
+        ),
+        ("travel: {nearest_popups: 0}", r"field 'travel\.nearest_popups' \(value 0\): .*greater than or equal to 1"),
+        (
             "mdt: {workforce: {diabetes: -1}}",
             r"field 'mdt\.workforce': workforce sessions for 'diabetes' must be >= 0, got -1",
         ),
