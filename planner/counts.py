@@ -370,8 +370,9 @@ def solve_by_counts(
             say(f"the LP places {sessions:.0f} pop-up sessions a week: adding the pop-up linking rows")
             for model in (m, lp):
                 model.count_popup_link = popup_linking_rows(model)
-            lp_solver = Resolver()  # the rows changed: a new instance, and the whole LP again with them
-            whole = lp_solver.solve(lp, replace(lp_settings, time_limit=max(left(), 1.0)))
+            # The whole LP again with the rows, from the last basis: only the rows go to HiGHS.
+            lp_solver.add_constraints(lp, list(lp.count_popup_link.values()))
+            whole = lp_solver.solve(lp, replace(lp_settings, time_limit=max(left(), 1.0)), changed=[])
         if whole.status is not SolveStatus.OPTIMAL or whole.objective is None:
             return None
         whole_lp = whole.objective

@@ -239,6 +239,30 @@ def test_resolver_agrees_with_fresh_solves_as_fixings_change() -> None:
     assert again.objective == pytest.approx(free.objective)
 
 
+def test_rows_added_to_a_held_model_count_as_in_a_fresh_solve() -> None:
+    """Rows a model gains after its first solve go to the HiGHS instance that holds it (the counts' pop-up linking
+    rows): the re-solve gives what a fresh instance given the whole model gives, and a resolver that holds no model
+    yet takes the rows with the rest at its first solve."""
+    m = pyomo_knapsack(25, seed=7)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
+    exact = SolverSettings(mip_rel_gap=0.0)
+    resolver = Resolver()
+    loose = resolver.solve(m, exact)
+    assert loose.objective is not None
+    # At most three items whatever their weight: binding at the LP optimum, which takes more than three.
+    assert sum(m.x[i].value for i in m.x) > 3.5
+    m.few = pyo.Constraint(expr=sum(m.x[i] for i in m.x) <= 3)
+    resolver.add_constraints(m, [m.few])
+    tight = resolver.solve(m, exact, changed=[])
+    fresh = solve_pyomo(m, exact)
+    assert tight.objective is not None and fresh.objective is not None
+    assert tight.objective == pytest.approx(fresh.objective) and tight.objective < loose.objective - 1
+    assert sum(m.x[i].value for i in m.x) == pytest.approx(3.0)
+    other = Resolver()
+    other.add_constraints(m, [m.few])  # holds nothing yet: a no-op, not a second copy of the row
+    assert other.solve(m, exact).objective == pytest.approx(fresh.objective)
+
+
 def test_resolver_does_not_carry_an_option_into_the_next_solve() -> None:
     """HiGHS keeps an option until it is set again; a re-solve must not inherit the last one's (a count of the
     split once inherited the cutoff of the count before it)."""
