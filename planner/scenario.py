@@ -357,31 +357,33 @@ def apply_override(data: Mapping[str, Any], change: Mapping[str, Any], *, name: 
         If ``x`` is not a number of at least 0, or the value it would scale is not a number (no budget, or a field
         the scenario and its bases leave unset).
     """
-    out = copy.deepcopy(dict(data))
 
-    def merge(target: dict[str, Any], update: Mapping[str, Any], where: str) -> None:
+    def scaled(update: Mapping[str, Any], current: Any, where: str) -> dict[str, Any]:
+        """``update`` with each ``{times: x}`` replaced by the number it scales in ``current``."""
+        out: dict[str, Any] = {}
         for key, value in update.items():
             field = f"{where}{key}"
+            here = current.get(key) if isinstance(current, Mapping) else None
             if isinstance(value, Mapping) and set(value) == {"times"}:
-                factor, current = value["times"], target.get(key)
+                factor = value["times"]
                 if isinstance(factor, bool) or not isinstance(factor, int | float) or factor < 0:
                     raise ScenarioError(
                         f"{source}: override {name!r}, field '{field}' (value {{times: {factor!r}}}): "
                         "the factor must be a number of at least 0"
                     )
-                if isinstance(current, bool) or not isinstance(current, int | float):
+                if isinstance(here, bool) or not isinstance(here, int | float):
                     raise ScenarioError(
                         f"{source}: override {name!r}, field '{field}' (value {{times: {factor!r}}}) scales a number, "
-                        f"but the scenario's value is {'null' if current is None else repr(current)}"
+                        f"but the scenario's value is {'null' if here is None else repr(here)}"
                     )
-                target[key] = current * factor
-            elif isinstance(value, Mapping) and isinstance(target.setdefault(key, {}), dict):
-                merge(target[key], value, f"{field}.")  # into {} where unset, so that a {times: x} there is caught
+                out[key] = here * factor
+            elif isinstance(value, Mapping):
+                out[key] = scaled(value, here, f"{field}.")  # also where unset, so that a {times: x} there is caught
             else:
-                target[key] = copy.deepcopy(value)
+                out[key] = value
+        return out
 
-    merge(out, change, "")
-    return out
+    return deep_merge(data, scaled(change, data, ""))
 
 
 def _format_validation_error(exc: ValidationError, source: str) -> str:
