@@ -17,11 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_bnssg import pct, run_case
-from geodata.dataset import load_dataset
-from planner.scenario import load_scenario
+from geodata.dataset import Dataset, load_dataset
+from planner.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "localities.json"
+
+
+def locality_budgets(dataset: Dataset, base: Scenario) -> dict[str, float]:
+    """Each locality's share of ``base``'s annual budget by its 20-64 population, to the nearest £10,000."""
+    assert base.budget.annual is not None
+    people = dataset.zones.groupby("locality")["pop_20_64"].sum()
+    return {str(loc): round(base.budget.annual * float(people[loc] / people.sum()), -4) for loc in sorted(people.index)}
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -37,11 +44,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = parser.parse_args(argv)
     dataset = load_dataset()
     base = load_scenario(ROOT / "scenarios" / "default.yaml")
-    people = dataset.zones.groupby("locality")["pop_20_64"].sum()
-    assert base.budget.annual is not None
     rows: list[dict[str, Any]] = []
-    for locality in sorted(people.index):
-        budget = round(base.budget.annual * float(people[locality] / people.sum()), -4)
+    for locality, budget in locality_budgets(dataset, base).items():
         for equity in (0.0, 1.0):
             changes = {"localities": [locality], "budget": {"annual": budget}, "weights": {"equity": equity}}
             scenario = base.with_changes({"name": "locality", **changes})

@@ -15,6 +15,7 @@ import argparse
 import time
 from typing import Any
 
+from bench.bench_localities import locality_budgets
 from geodata.dataset import load_dataset
 from planner.api import solve_inputs
 from planner.inputs import build_inputs
@@ -31,15 +32,15 @@ def main(argv: list[str] | None = None) -> list[str]:
     args = parser.parse_args(argv)
     dataset = load_dataset()
     default = load_scenario("default")
-    people = dataset.zones.groupby("locality")["pop_20_64"].sum()
+    budgets = locality_budgets(dataset, default)
     rows = [
         "| locality | equity | pop-up arcs old / new | objective old / new | change | evening-only demand unserved "
         "| seconds | proven gap |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     print("\n".join(rows), flush=True)
-    for locality in args.localities or sorted(people.index):
-        budget = round(default.budget.annual * float(people[locality] / people.sum()), -4)
+    for locality in args.localities or list(budgets):
+        budget = budgets[locality]
         for equity in (0.0, 1.0):
             base = default.with_changes(
                 {"localities": [locality], "budget": {"annual": budget}, "weights": {"equity": equity}}
