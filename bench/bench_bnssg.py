@@ -6,7 +6,7 @@ limits than its minute, and asked for a looser proof than 1%: what a planner who
 ``bench/results/bnssg.json`` and prints markdown tables.
 
 Run: ``python -m bench.bench_bnssg [--runs 3] [--scenarios default weston_option_b ...] [--time-limit 60]
-[--shorter-limits 10 30] [--looser-gaps 0.05]``.
+[--shorter-limits 10 20 30] [--looser-gaps 0.05]``.
 """
 
 from __future__ import annotations
@@ -168,7 +168,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--scenarios", nargs="+", default=DEFAULT_SCENARIOS)
     parser.add_argument("--time-limit", type=float, default=None, help="override every scenario's time limit")
     parser.add_argument(
-        "--shorter-limits", type=float, nargs="*", default=[10.0, 30.0], help="also solve the default at these limits"
+        "--shorter-limits",
+        type=float,
+        nargs="*",
+        default=[10.0, 20.0, 30.0],
+        help="also solve the default at these limits",
     )
     parser.add_argument(
         "--looser-gaps", type=float, nargs="*", default=[0.05], help="also solve the default asking for these gaps"

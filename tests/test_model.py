@@ -754,6 +754,19 @@ def test_locality_search_mends_a_poor_hub_choice(toy: object) -> None:
     assert_feasible(m)
 
 
+def test_hub_search_keeps_no_locality_pass_it_cannot_run(bnssg: object) -> None:
+    """Below about 21 s on the whole of BNSSG the locality pass would stop before its first locality, so the hub
+    search plans none and its time goes to the search and the sessions MIP; from there on it keeps its share."""
+    from planner.heuristic import LOCALITY_SHARE, locality_seconds
+
+    inp = build_inputs(bnssg, Scenario(name="default"))  # type: ignore[arg-type]
+    assert inp.sites["locality"].nunique() == 6
+    assert locality_seconds(inp, 15.0) == 0.0
+    assert locality_seconds(inp, 20.0) == 0.0
+    assert locality_seconds(inp, 30.0) == pytest.approx(LOCALITY_SHARE * 30.0)
+    assert locality_seconds(inp, 60.0) == pytest.approx(LOCALITY_SHARE * 60.0)
+
+
 def test_arithmetic_checks_give_no_absurd_budget_and_show_pence(bnssg: object) -> None:
     from planner.checks import check_inputs
     from planner.scenario import load_scenario
