@@ -17,6 +17,9 @@ this heuristic searches over hub plans, scoring each by that LP:
    got wrong. Under a time limit too short for it to give each locality a second (about 21 s on BNSSG,
    :func:`locality_seconds`), this step is left out and its time goes to steps 3 and 4.
 
+With less time than the LP and the search need (:data:`QUICK_BELOW_SECONDS`), steps 1-3 are skipped: the core
+offer's hubs (:func:`core_offer_hubs`) get the sessions MIP of step 4 for all the time.
+
 The plan is then given to HiGHS as a MIP start, or, on a machine with a second core, the search runs in a second
 process alongside HiGHS (:class:`BackgroundHubSearch`) and the better of the two plans is kept. Every step keeps the
 plan feasible because unmet demand has its own penalised variables; only hard coverage rules can defeat it, and then
@@ -71,6 +74,15 @@ SESSIONS_OPTIONS: dict[str, Any] = {"mip_pool_soft_limit": 200}
 root cuts before its sub-MIP heuristic finds a good plan, and the share of the minute left for it can end first
 (110,951 instead of 103,337); a smaller pool gets there sooner and better (101,831 at 7 s, docs/benchmarks.md)."""
 
+QUICK_BELOW_SECONDS = 16.0
+"""Below this many seconds the hub search skips the LP relaxation and the search over hub plans: it takes the core
+offer's hubs (:func:`core_offer_hubs`) and gives the sessions MIP all its time. On BNSSG the LP alone takes 5-8 s
+and the search's plan needs about 16 s in all; at a 15 s limit its sessions MIP was left about 2 s (157,777), where
+the core offer's six hubs with 5 s of sessions give 116,981 (docs/benchmarks.md, item 25)."""
+
+QUICK_RESERVE_SECONDS = 1.0
+"""Of the quick path's time, what is kept for building the full model the plan is returned in (0.7 s on BNSSG)."""
+
 IMPROVEMENT = 1e-4
 """Relative improvement of the LP score needed to accept a move (ignores solver noise)."""
 
@@ -87,7 +99,7 @@ class WarmStart:
         The plan's objective value.
     lp_bound
         The LP relaxation value of the whole model, a valid lower bound on its optimum (``None`` if the LP stopped
-        at the time limit).
+        at the time limit or, under :data:`QUICK_BELOW_SECONDS`, was not solved).
     hubs, evening
         The hubs opened, and those opened in the evening.
     evaluations
@@ -337,6 +349,34 @@ def _sessions(inp: ModelInputs, plan: HubPlan, time_limit: float) -> pyo.Concret
     return m if solve_pyomo(m, settings).status.has_solution else None
 
 
+def core_offer_hubs(inp: ModelInputs) -> frozenset[str] | None:
+    """The hubs of the simplest plan the hub rules allow, or ``None`` if even they break a rule (the budget).
+
+    The fixed-open hubs, then in each locality short of its core hubs the candidates reaching the most daytime
+    demand, then (for an exact hub count) the next best anywhere.
+    """
+    sc = inp.scenario
+    candidates = list(inp.sites.index[inp.sites["is_hub"]])
+    rules = _Rules(inp, candidates)
+    day = inp.arcs.loc[inp.arcs["hub_day"], ["zone_code", "site_id"]]
+    demand = day["zone_code"].map(inp.zones["contacts_day"]).groupby(day["site_id"]).sum()
+    reach = {s: float(demand.get(s, 0.0)) for s in candidates}
+    ranked = sorted(candidates, key=lambda s: (-reach[s], s))
+    hubs = set(rules.fixed)
+    for locality in sorted(rules.localities):
+        have = sum(1 for s in hubs if rules.locality[s] == locality)
+        for s in (s for s in ranked if rules.locality[s] == locality and s not in hubs):
+            if have >= sc.hubs.min_per_locality:
+                break
+            hubs.add(s)
+            have += 1
+    for s in ranked:
+        if sc.hubs.exact_hubs is None or len(hubs) >= sc.hubs.exact_hubs:
+            break
+        hubs.add(s)
+    return frozenset(hubs) if rules.ok((frozenset(hubs), frozenset())) else None
+
+
 def core_offer_plan(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float = 10.0) -> bool:
     """Load the simplest plan the hub rules allow into ``m``: the last resort when a solve ends with no plan.
 
@@ -359,23 +399,8 @@ def core_offer_plan(inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float = 
     bool
         Whether the plan keeps every rule (budget, hub counts, hard coverage) and was loaded.
     """
-    sc = inp.scenario
-    rules = _Rules(inp, list(m.HUBS))
-    reach = {s: sum(m._demand_day[z] for z in m._by_site["day"][s]) for s in m.HUBS}
-    ranked = sorted(m.HUBS, key=lambda s: (-reach[s], s))
-    hubs = set(rules.fixed)
-    for locality in sorted(rules.localities):
-        have = sum(1 for s in hubs if rules.locality[s] == locality)
-        for s in (s for s in ranked if rules.locality[s] == locality and s not in hubs):
-            if have >= sc.hubs.min_per_locality:
-                break
-            hubs.add(s)
-            have += 1
-    for s in ranked:
-        if sc.hubs.exact_hubs is None or len(hubs) >= sc.hubs.exact_hubs:
-            break
-        hubs.add(s)
-    if not rules.ok((frozenset(hubs), frozenset())):
+    hubs = core_offer_hubs(inp)
+    if hubs is None:
         return False
     fixed = []
     for s in m.HUBS:
@@ -572,6 +597,8 @@ def hub_search_start(
     def left() -> float:
         return time_limit - (time.perf_counter() - began)
 
+    if time_limit < QUICK_BELOW_SECONDS:
+        return _quick_start(inp, left, on_plan)
     lp = build_model(inp)
     pyo.TransformationFactory("core.relax_integer_vars").apply_to(lp)
     outcome = solve_pyomo(lp, SolverSettings(time_limit=max(left(), 1.0), mip_rel_gap=0.0, extra=LP_OPTIONS))
@@ -630,6 +657,31 @@ def hub_search_start(
         report(float(pyo.value(m.objective)))
     improve_by_locality(inp, m, left(), on_improve=report)
     return held(float(pyo.value(m.objective)))
+
+
+def _quick_start(
+    inp: ModelInputs, left: Callable[[], float], on_plan: Callable[[WarmStart], None] | None
+) -> WarmStart | None:
+    """The hub search's plan when there is no time for its LP: the core offer's hubs, the sessions by a MIP."""
+    hubs = core_offer_hubs(inp)
+    if hubs is None:
+        return None
+    fixed = _sessions(inp, (hubs, frozenset()), left() - QUICK_RESERVE_SECONDS)
+    if fixed is None:
+        return None
+    m = build_model(inp)
+    copy_solution(fixed, m)
+    start = WarmStart(
+        model=m,
+        objective=float(pyo.value(m.objective)),
+        lp_bound=None,
+        hubs=hubs,
+        evening=frozenset(),
+        evaluations=0,
+    )
+    if on_plan is not None:
+        on_plan(start)
+    return start
 
 
 @dataclass(frozen=True)

@@ -446,7 +446,7 @@ def test_hub_search_gives_a_feasible_start_between_the_lp_bound_and_the_optimum(
 
     sc = Scenario(name="toy").with_changes({**changes, "solver": {"mip_rel_gap": 0.0}})
     inp = build_inputs(toy, sc)  # type: ignore[arg-type]
-    start = hub_search_start(inp, time_limit=10.0)
+    start = hub_search_start(inp, time_limit=20.0)  # at least QUICK_BELOW_SECONDS: the LP and the search
     assert start is not None
     assert start.evaluations >= 1
     m = build_model(inp)
@@ -458,6 +458,36 @@ def test_hub_search_gives_a_feasible_start_between_the_lp_bound_and_the_optimum(
     assert optimum is not None
     assert start.lp_bound is not None
     assert start.lp_bound <= optimum + 1e-6 <= pyo.value(m.objective) + 2e-6
+
+
+def test_a_search_too_short_for_its_lp_plans_the_core_offers_hubs_and_their_sessions(toy: object) -> None:
+    """Under ``QUICK_BELOW_SECONDS`` the hub search skips its LP and search: the core offer's hubs, with the best
+    sessions a MIP finds for them, a feasible plan sent as soon as it is found (whole BNSSG at 10 s: 116,981 where
+    HiGHS alone had 206,559)."""
+    import pyomo.environ as pyo
+
+    from planner.api import copy_solution
+    from planner.heuristic import QUICK_BELOW_SECONDS, core_offer_hubs, hub_search_start
+
+    sc = Scenario(name="toy").with_changes({"budget": {"annual": 2_500_000}})
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    sent: list[float] = []
+    start = hub_search_start(inp, time_limit=QUICK_BELOW_SECONDS - 1, on_plan=lambda w: sent.append(w.objective))
+    assert start is not None and sent == [start.objective]
+    assert start.evaluations == 0 and start.lp_bound is None and not start.evening
+    assert start.hubs == core_offer_hubs(inp) and len(start.hubs) == inp.zones["locality"].nunique()
+    m = build_model(inp)
+    copy_solution(start.model, m)
+    assert pyo.value(m.objective) == pytest.approx(start.objective, rel=1e-6)
+    assert {s for s in m.HUBS if m.hub_open[s].value > 0.5} == set(start.hubs)
+    assert sum(v.value for v in m.popup_sessions.values()) > 0  # the budget left after the hubs buys sessions
+    assert_feasible(m)
+    # the sessions are the best for those hubs: the optimum with the hubs fixed, within the MIP's gap
+    for s in m.HUBS:
+        m.hub_open[s].fix(1.0 if s in start.hubs else 0.0)
+        m.hub_evening[s].fix(0.0)
+    best = solve_pyomo(m, SolverSettings(mip_rel_gap=0.0))
+    assert best.objective is not None and start.objective <= best.objective * 1.005 + 1e-6
 
 
 def test_restricting_to_the_chosen_hubs_keeps_their_optimum(toy: object) -> None:
@@ -859,7 +889,7 @@ def test_a_time_limited_plan_is_re_routed_among_its_own_sites(bnssg: object, mon
 def test_a_time_limit_too_short_for_the_hub_search_does_not_start_it(
     toy: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The search's LP alone takes 5-8 s on the whole of BNSSG; under ``SEARCH_MIN_SECONDS`` it would only delay the
+    """Under ``SEARCH_MIN_SECONDS`` the search's process would start too late to send a plan and would only delay the
     answer (a 1-second solve took 15 s), so HiGHS plans alone."""
     import planner.api as api
 
@@ -873,7 +903,7 @@ def test_a_time_limit_too_short_for_the_hub_search_does_not_start_it(
     monkeypatch.setattr(api, "WARM_START_MIN_ZONES", 0)
     monkeypatch.setattr(api, "_cores", lambda: 2)
     monkeypatch.setattr(api, "BackgroundHubSearch", Recorded)
-    sc = Scenario(name="toy").with_changes({"budget": {"annual": 1_200_000}, "solver": {"time_limit": 10.0}})
+    sc = Scenario(name="toy").with_changes({"budget": {"annual": 1_200_000}, "solver": {"time_limit": 4.0}})
     plan = solve_inputs(build_inputs(toy, sc))  # type: ignore[arg-type]
     assert started == [] and plan.has_solution
     with pytest.raises(AssertionError, match="the hub search was started"):
