@@ -77,8 +77,8 @@ root cuts before its sub-MIP heuristic finds a good plan, and the share of the m
 QUICK_BELOW_SECONDS = 16.0
 """Below this many seconds the hub search skips the LP relaxation and the search over hub plans: it takes the core
 offer's hubs (:func:`core_offer_hubs`) and gives the sessions MIP all its time. On BNSSG the LP alone takes 5-8 s
-and the search's plan needs about 16 s in all; at a 15 s limit its sessions MIP was left about 2 s (157,777), where
-the core offer's six hubs with 5 s of sessions give 116,981 (docs/benchmarks.md, item 25)."""
+and the search converges in about 14 s; a 15 s solve ended at 157,777 that way and at 115,944 this way, and the
+core offer's six hubs with 5 s of sessions give 116,981 (docs/benchmarks.md, item 25)."""
 
 QUICK_RESERVE_SECONDS = 1.0
 """Of the quick path's time, what is kept for building the full model the plan is returned in (0.7 s on BNSSG)."""
