@@ -48,10 +48,11 @@ HANDOFF_SECONDS = 1.0
 """Part of the time limit kept for handing the background search's plan over and reading the plan."""
 
 SEARCH_MIN_SECONDS = 5.0
-"""Shortest time limit given the hub search. Under about 16 s it has no time for its LP relaxation (5-8 s on the
-whole of BNSSG) and plans the core offer's hubs with a sessions MIP instead (``planner.heuristic.QUICK_BELOW_SECONDS``):
-at 5 s that gave 182,998 in 6.1 s in all, where HiGHS alone gave 277,793 in 8.7 s; under 5 s the second process
-would start too late to send anything (docs/benchmarks.md, item 25)."""
+"""Shortest time limit given the hub search. Under about 16 s beside HiGHS it has no time for its LP relaxation (5-8 s
+on the whole of BNSSG) and plans the core offer's hubs with a sessions MIP instead
+(``planner.heuristic.QUICK_BELOW_SECONDS_BESIDE_HIGHS``): at 5 s that gave 182,998 in 6.1 s in all, where HiGHS
+alone gave 277,793 in 8.7 s; under 5 s the second process would start too late to send anything (docs/benchmarks.md,
+item 25)."""
 
 
 def _cores() -> int:

@@ -17,8 +17,8 @@ this heuristic searches over hub plans, scoring each by that LP:
    got wrong. Under a time limit too short for it to give each locality a second (about 21 s on BNSSG,
    :func:`locality_seconds`), this step is left out and its time goes to steps 3 and 4.
 
-With less time than the LP and the search need (:data:`QUICK_BELOW_SECONDS`), steps 1-3 are skipped: the core
-offer's hubs (:func:`core_offer_hubs`) get the sessions MIP of step 4 for all the time.
+With less time than the LP and the search need (:data:`QUICK_BELOW_SECONDS`; more beside HiGHS), steps 1-3 are
+skipped: the core offer's hubs (:func:`core_offer_hubs`) get the sessions MIP of step 4 for all the time.
 
 The plan is then given to HiGHS as a MIP start, or, on a machine with a second core, the search runs in a second
 process alongside HiGHS (:class:`BackgroundHubSearch`) and the better of the two plans is kept. Every step keeps the
@@ -74,11 +74,15 @@ SESSIONS_OPTIONS: dict[str, Any] = {"mip_pool_soft_limit": 200}
 root cuts before its sub-MIP heuristic finds a good plan, and the share of the minute left for it can end first
 (110,951 instead of 103,337); a smaller pool gets there sooner and better (101,831 at 7 s, docs/benchmarks.md)."""
 
-QUICK_BELOW_SECONDS = 16.0
+QUICK_BELOW_SECONDS = 12.0
 """Below this many seconds the hub search skips the LP relaxation and the search over hub plans: it takes the core
-offer's hubs (:func:`core_offer_hubs`) and gives the sessions MIP all its time. On BNSSG the LP alone takes 5-8 s
-and the search converges in about 14 s; a 15 s solve ended at 157,777 that way and at 115,944 this way, and the
-core offer's six hubs with 5 s of sessions give 116,981 (docs/benchmarks.md, item 25)."""
+offer's hubs (:func:`core_offer_hubs`) and gives the sessions MIP all its time. On BNSSG the LP alone takes 5-8 s;
+run on its own, the search gave 157,777 in 10 s, 113,542 in 12 s and 104,431 in 14 s, this path 115,944 in 12 s
+(docs/benchmarks.md, item 25)."""
+
+QUICK_BELOW_SECONDS_BESIDE_HIGHS = 16.0
+""":data:`QUICK_BELOW_SECONDS` for the search in a second process beside HiGHS, whose two threads slow it down: a
+15 s solve (about 13 s of search) ended at 157,777 by the LP and at 115,944 by this path."""
 
 QUICK_RESERVE_SECONDS = 1.0
 """Of the quick path's time, what is kept for building the full model the plan is returned in (0.7 s on BNSSG)."""
@@ -572,7 +576,11 @@ def locality_seconds(inp: ModelInputs, time_limit: float) -> float:
 
 
 def hub_search_start(
-    inp: ModelInputs, *, time_limit: float = 30.0, on_plan: Callable[[WarmStart], None] | None = None
+    inp: ModelInputs,
+    *,
+    time_limit: float = 30.0,
+    on_plan: Callable[[WarmStart], None] | None = None,
+    beside_highs: bool = False,
 ) -> WarmStart | None:
     """A good feasible plan for ``inp`` by LP-scored local search over hub plans (see the module docstring).
 
@@ -587,6 +595,9 @@ def hub_search_start(
     on_plan
         Called with each plan as it improves before the end: the sessions MIP's, then each locality's (the
         background search hands them to HiGHS, which may prove one within the gap long before the deadline).
+    beside_highs
+        Whether HiGHS solves the full model at the same time (the background search): the quick path is then taken
+        below :data:`QUICK_BELOW_SECONDS_BESIDE_HIGHS` instead of :data:`QUICK_BELOW_SECONDS`.
 
     Returns
     -------
@@ -598,7 +609,7 @@ def hub_search_start(
     def left() -> float:
         return time_limit - (time.perf_counter() - began)
 
-    if time_limit < QUICK_BELOW_SECONDS:
+    if time_limit < (QUICK_BELOW_SECONDS_BESIDE_HIGHS if beside_highs else QUICK_BELOW_SECONDS):
         return _quick_start(inp, left, on_plan)
     lp = build_model(inp)
     pyo.TransformationFactory("core.relax_integer_vars").apply_to(lp)
@@ -699,7 +710,10 @@ def _search_in_child(conn: Connection, deadline: float) -> None:
     try:
         inp = conn.recv()
         start = hub_search_start(
-            inp, time_limit=max(deadline - time.time(), 1.0), on_plan=lambda held: conn.send(_Interim(held.found()))
+            inp,
+            time_limit=max(deadline - time.time(), 1.0),
+            on_plan=lambda held: conn.send(_Interim(held.found())),
+            beside_highs=True,
         )
         conn.send(None if start is None else start.found())
     except Exception as exc:  # reported to the parent, which falls back to HiGHS's own plan

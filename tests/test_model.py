@@ -467,7 +467,12 @@ def test_a_search_too_short_for_its_lp_plans_the_core_offers_hubs_and_their_sess
     import pyomo.environ as pyo
 
     from planner.api import copy_solution
-    from planner.heuristic import QUICK_BELOW_SECONDS, core_offer_hubs, hub_search_start
+    from planner.heuristic import (
+        QUICK_BELOW_SECONDS,
+        QUICK_BELOW_SECONDS_BESIDE_HIGHS,
+        core_offer_hubs,
+        hub_search_start,
+    )
 
     sc = Scenario(name="toy").with_changes({"budget": {"annual": 2_500_000}})
     inp = build_inputs(toy, sc)  # type: ignore[arg-type]
@@ -488,6 +493,12 @@ def test_a_search_too_short_for_its_lp_plans_the_core_offers_hubs_and_their_sess
         m.hub_evening[s].fix(0.0)
     best = solve_pyomo(m, SolverSettings(mip_rel_gap=0.0))
     assert best.objective is not None and start.objective <= best.objective * 1.005 + 1e-6
+    # Beside HiGHS (whose threads slow its LP) the search takes this path up to a longer limit than on its own.
+    between = (QUICK_BELOW_SECONDS + QUICK_BELOW_SECONDS_BESIDE_HIGHS) / 2
+    alone = hub_search_start(inp, time_limit=between)
+    beside = hub_search_start(inp, time_limit=between, beside_highs=True)
+    assert alone is not None and alone.evaluations >= 1 and alone.lp_bound is not None
+    assert beside is not None and beside.evaluations == 0 and beside.hubs == start.hubs
 
 
 def test_restricting_to_the_chosen_hubs_keeps_their_optimum(toy: object) -> None:
