@@ -498,6 +498,11 @@ def polish_allocation(m: pyo.ConcreteModel, time_limit: float = 10.0) -> float:
     return 0.0
 
 
+def _per_locality(seconds: float, localities: int, setup: float) -> float:
+    """HiGHS's seconds for the next of ``localities`` localities sharing ``seconds`` (less a first ``setup``)."""
+    return (seconds - setup) / localities - LOCALITY_OVERHEAD_SECONDS
+
+
 def improve_by_locality(
     inp: ModelInputs, m: pyo.ConcreteModel, time_limit: float, on_improve: Callable[[float], None] | None = None
 ) -> int:
@@ -534,7 +539,7 @@ def improve_by_locality(
     solver = Resolver()  # one HiGHS instance: between localities only the fixings change
     setup = LOCALITY_SETUP_SECONDS
     for i, locality in enumerate(localities):
-        per = (time_limit - (time.perf_counter() - began) - setup) / (len(localities) - i) - LOCALITY_OVERHEAD_SECONDS
+        per = _per_locality(time_limit - (time.perf_counter() - began), len(localities) - i, setup)
         setup = 0.0
         if per < LOCALITY_MIN_SECONDS:
             break
@@ -570,8 +575,7 @@ def locality_seconds(inp: ModelInputs, time_limit: float) -> float:
     nothing; with that time the search converges and the sessions MIP ends at 103,267.
     """
     share = LOCALITY_SHARE * time_limit
-    localities = inp.sites["locality"].nunique()
-    per = (share - LOCALITY_SETUP_SECONDS) / max(localities, 1) - LOCALITY_OVERHEAD_SECONDS
+    per = _per_locality(share, max(inp.sites["locality"].nunique(), 1), LOCALITY_SETUP_SECONDS)
     return share if per >= LOCALITY_MIN_SECONDS else 0.0
 
 
@@ -655,20 +659,25 @@ def hub_search_start(
     copy_solution(fixed, m)
 
     def held(objective: float) -> WarmStart:
-        return WarmStart(
-            model=m,
-            objective=objective,
-            lp_bound=lp_bound,
-            hubs=frozenset(s for s in m.HUBS if (m.hub_open[s].value or 0.0) > 0.5),
-            evening=frozenset(s for s in m.HUBS if (m.hub_evening[s].value or 0.0) > 0.5),
-            evaluations=evaluations,
-        )
+        return _held(m, objective, lp_bound, evaluations)
 
     report = None if on_plan is None else (lambda objective: on_plan(held(objective)))
     if report is not None:
         report(float(pyo.value(m.objective)))
     improve_by_locality(inp, m, left(), on_improve=report)
     return held(float(pyo.value(m.objective)))
+
+
+def _held(m: pyo.ConcreteModel, objective: float, lp_bound: float | None, evaluations: int) -> WarmStart:
+    """The plan in the full model ``m`` as a :class:`WarmStart`, its hubs and evening openings read from ``m``."""
+    return WarmStart(
+        model=m,
+        objective=objective,
+        lp_bound=lp_bound,
+        hubs=frozenset(s for s in m.HUBS if (m.hub_open[s].value or 0.0) > 0.5),
+        evening=frozenset(s for s in m.HUBS if (m.hub_evening[s].value or 0.0) > 0.5),
+        evaluations=evaluations,
+    )
 
 
 def _quick_start(
@@ -683,14 +692,7 @@ def _quick_start(
         return None
     m = build_model(inp)
     copy_solution(fixed, m)
-    start = WarmStart(
-        model=m,
-        objective=float(pyo.value(m.objective)),
-        lp_bound=None,
-        hubs=hubs,
-        evening=frozenset(),
-        evaluations=0,
-    )
+    start = _held(m, float(pyo.value(m.objective)), None, 0)
     if on_plan is not None:
         on_plan(start)
     return start

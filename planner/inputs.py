@@ -122,15 +122,13 @@ def _select_sites(dataset: Dataset, scenario: Scenario, localities: set[str]) ->
     return out
 
 
-def _site_metres(sites: pd.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
+def _site_metres(sites: pd.DataFrame) -> dict[str, tuple[float, float]]:
     """Each site's British National Grid easting and northing (metres), from its longitude and latitude."""
     east, north = Transformer.from_crs(4326, 27700, always_xy=True).transform(
         sites["lon"].to_numpy(np.float64), sites["lat"].to_numpy(np.float64)
     )
-    ids = list(sites.index)
-    return dict(zip(ids, np.asarray(east).tolist(), strict=True)), dict(
-        zip(ids, np.asarray(north).tolist(), strict=True)
-    )
+    points = zip(np.asarray(east).tolist(), np.asarray(north).tolist(), strict=True)
+    return dict(zip(sites.index, points, strict=True))
 
 
 def _popup_places(candidates: pd.DataFrame, sites: pd.DataFrame, places: int, metres: float) -> pd.Series:
@@ -139,7 +137,7 @@ def _popup_places(candidates: pd.DataFrame, sites: pd.DataFrame, places: int, me
     if metres <= 0:
         rank = pd.Series(1, index=candidates.index).groupby(candidates["zone_code"]).cumsum()
         return rank <= places
-    east, north = _site_metres(sites)
+    metres_at = _site_metres(sites)
     limit = metres * metres
     keep = np.zeros(len(candidates), dtype=bool)
     zones = candidates["zone_code"].to_numpy()
@@ -149,7 +147,7 @@ def _popup_places(candidates: pd.DataFrame, sites: pd.DataFrame, places: int, me
     for _zone, size in zip(*np.unique(zones, return_counts=True), strict=True):
         used: list[tuple[float, float]] = []
         for k in range(pos, pos + size):
-            x, y = east[ids[k]], north[ids[k]]
+            x, y = metres_at[ids[k]]
             if all((x - ux) ** 2 + (y - uy) ** 2 >= limit for ux, uy in used):
                 used.append((x, y))
                 keep[k] = True
@@ -181,8 +179,7 @@ def select_arcs(travel: pd.DataFrame, sites: pd.DataFrame, scenario: Scenario) -
     t = t.sort_values(["zone_code", "minutes_evening", "site_id"], kind="mergesort")
     pop = t.loc[t["is_popup"] & (t["minutes_evening"] <= limit), ["zone_code", "site_id"]]
     chosen = _popup_places(pop, sites, scenario.travel.nearest_popups, scenario.travel.popup_place_metres)
-    t["popup"] = False
-    t.loc[chosen.index[chosen.to_numpy()], "popup"] = True
+    t["popup"] = chosen.reindex(t.index, fill_value=False)
     keep = t["hub_day"] | t["popup"]
     arcs = t.loc[
         keep, ["zone_code", "site_id", "minutes_day", "minutes_evening", "hub_day", "hub_evening", "popup", "mdt"]
