@@ -18,7 +18,9 @@ this heuristic searches over hub plans, scoring each by that LP:
    :func:`locality_seconds`), this step is left out and its time goes to steps 3 and 4.
 
 With less time than the LP and the search need (:data:`QUICK_BELOW_SECONDS`; more beside HiGHS), steps 1-3 are
-skipped: the core offer's hubs (:func:`core_offer_hubs`) get the sessions MIP of step 4 for all the time.
+skipped. The hubs are then the core offer's (:func:`core_offer_hubs`) or, given :data:`QUICK_COMPARE_MIN_SECONDS`,
+whichever of them and one or two hubs more, placed by their daytime service (:func:`daytime_plans`,
+:mod:`planner.daytime`), the LP restricted to their hubs scores best; the sessions MIP of step 4 gets the rest.
 
 The plan is then given to HiGHS as a MIP start, or, on a machine with a second core, the search runs in a second
 process alongside HiGHS (:class:`BackgroundHubSearch`) and the better of the two plans is kept. Every step keeps the
@@ -42,6 +44,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from planner.daytime import DaytimeScorer
 from planner.inputs import ModelInputs
 from planner.model import build_model, copy_solution, solution_values
 from planner.scenario import WEEKS_PER_YEAR
@@ -83,6 +86,26 @@ run on its own, the search gave 157,777 in 10 s, 113,542 in 12 s and 104,431 in 
 QUICK_BELOW_SECONDS_BESIDE_HIGHS = 16.0
 """:data:`QUICK_BELOW_SECONDS` for the search in a second process beside HiGHS, whose two threads slow it down: a
 15 s solve (about 13 s of search) ended at 157,777 by the LP and at 115,944 by this path."""
+
+QUICK_COMPARE_MIN_SECONDS = 7.0
+"""Below this many seconds the quick path keeps the core offer's hubs; from it, :func:`_quick_hubs` may place more."""
+
+QUICK_EXTRA_HUBS = 2
+"""Hub counts above the core offer's that the quick path compares."""
+
+QUICK_SWAP_OPTIONS = 6
+"""The quick path swaps a hub only for the candidates of its locality with the most daytime demand in reach, this
+many of them (each swap scored costs 5-10 ms on BNSSG)."""
+
+QUICK_DAYTIME_SHARE = 0.15
+"""Share of the quick path's time for placing extra hubs by their daytime score."""
+
+QUICK_LP_SECONDS = 0.8
+"""What one restricted LP of the quick path's comparison takes on BNSSG, build included."""
+
+QUICK_SESSIONS_SECONDS = 4.0
+"""What the quick path keeps for the sessions MIP: on BNSSG, for a good seven-hub plan, 3 s gave 109,944 and 5 s
+103,267."""
 
 QUICK_RESERVE_SECONDS = 1.0
 """Of the quick path's time, what is kept for building the full model the plan is returned in (0.7 s on BNSSG)."""
@@ -353,6 +376,13 @@ def _sessions(inp: ModelInputs, plan: HubPlan, time_limit: float) -> pyo.Concret
     return m if solve_pyomo(m, settings).status.has_solution else None
 
 
+def _daytime_reach(inp: ModelInputs, candidates: list[str]) -> dict[str, float]:
+    """Each candidate's reach: the daytime contacts a week of the zones with a daytime arc to it."""
+    day = inp.arcs.loc[inp.arcs["hub_day"], ["zone_code", "site_id"]]
+    demand = day["zone_code"].map(inp.zones["contacts_day"]).groupby(day["site_id"]).sum()
+    return {s: float(demand.get(s, 0.0)) for s in candidates}
+
+
 def core_offer_hubs(inp: ModelInputs) -> frozenset[str] | None:
     """The hubs of the simplest plan the hub rules allow, or ``None`` if even they break a rule (the budget).
 
@@ -362,9 +392,7 @@ def core_offer_hubs(inp: ModelInputs) -> frozenset[str] | None:
     sc = inp.scenario
     candidates = list(inp.sites.index[inp.sites["is_hub"]])
     rules = _Rules(inp, candidates)
-    day = inp.arcs.loc[inp.arcs["hub_day"], ["zone_code", "site_id"]]
-    demand = day["zone_code"].map(inp.zones["contacts_day"]).groupby(day["site_id"]).sum()
-    reach = {s: float(demand.get(s, 0.0)) for s in candidates}
+    reach = _daytime_reach(inp, candidates)
     ranked = sorted(candidates, key=lambda s: (-reach[s], s))
     hubs = set(rules.fixed)
     for locality in sorted(rules.localities):
@@ -614,7 +642,7 @@ def hub_search_start(
         return time_limit - (time.perf_counter() - began)
 
     if time_limit < (QUICK_BELOW_SECONDS_BESIDE_HIGHS if beside_highs else QUICK_BELOW_SECONDS):
-        return _quick_start(inp, left, on_plan)
+        return _quick_start(inp, left, on_plan, locality_seconds(inp, time_limit))
     lp = build_model(inp)
     pyo.TransformationFactory("core.relax_integer_vars").apply_to(lp)
     outcome = solve_pyomo(lp, SolverSettings(time_limit=max(left(), 1.0), mip_rel_gap=0.0, extra=LP_OPTIONS))
@@ -681,21 +709,134 @@ def _held(m: pyo.ConcreteModel, objective: float, lp_bound: float | None, evalua
 
 
 def _quick_start(
-    inp: ModelInputs, left: Callable[[], float], on_plan: Callable[[WarmStart], None] | None
+    inp: ModelInputs, left: Callable[[], float], on_plan: Callable[[WarmStart], None] | None, locality_time: float
 ) -> WarmStart | None:
-    """The hub search's plan when there is no time for its LP: the core offer's hubs, the sessions by a MIP."""
-    hubs = core_offer_hubs(inp)
-    if hubs is None:
+    """The hub search's plan without its LP: hubs by :func:`_quick_hubs` (with too little time for that, the core
+    offer's), the sessions by a MIP, then ``locality_time`` seconds of :func:`improve_by_locality`."""
+    core = core_offer_hubs(inp)
+    if core is None:
         return None
-    fixed = _sessions(inp, (hubs, frozenset()), left() - QUICK_RESERVE_SECONDS)
+    hubs, evaluations = core, 0
+    if left() >= QUICK_COMPARE_MIN_SECONDS:
+        hubs, evaluations = _quick_hubs(inp, core, left)
+    fixed = _sessions(inp, (hubs, frozenset()), left() - locality_time - QUICK_RESERVE_SECONDS)
     if fixed is None:
         return None
     m = build_model(inp)
     copy_solution(fixed, m)
-    start = _held(m, float(pyo.value(m.objective)), None, 0)
-    if on_plan is not None:
-        on_plan(start)
-    return start
+
+    def held(objective: float) -> WarmStart:
+        return _held(m, objective, None, evaluations)
+
+    report = None if on_plan is None else (lambda objective: on_plan(held(objective)))
+    if report is not None:
+        report(float(pyo.value(m.objective)))
+    if locality_time > 0:
+        improve_by_locality(inp, m, left(), on_improve=report)
+    return held(float(pyo.value(m.objective)))
+
+
+def _restricted_lp(inp: ModelInputs, hubs: frozenset[str], time_limit: float) -> float:
+    """The LP relaxation of the model restricted to ``hubs`` (none open in the evening): a cold
+    :class:`_LPScorer` score, 0.7-0.8 s on BNSSG with the build, for when the whole LP has not been solved."""
+    m = _fixed_model(inp, (hubs, frozenset()))
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
+    outcome = solve_pyomo(m, SolverSettings(time_limit=max(time_limit, 0.5), mip_rel_gap=0.0))
+    if outcome.status is SolveStatus.OPTIMAL and outcome.objective is not None:
+        return outcome.objective
+    return math.inf
+
+
+def _daytime_swaps(
+    hubs: frozenset[str], score: DaytimeScorer, rules: _Rules, options: dict[str, list[str]], until: float
+) -> frozenset[str]:
+    """Best-improvement swaps of a hub for another of ``options[its locality]``, by the daytime score, until no swap
+    improves it or ``time.perf_counter()`` passes ``until``. Swaps keep each locality's hub count, so the core
+    hubs per locality stay kept."""
+    best = score(hubs)
+    while time.perf_counter() < until:
+        step, step_score = hubs, best
+        for s in sorted(hubs - rules.fixed):
+            for c in options.get(rules.locality[s], []):
+                if c in hubs or time.perf_counter() >= until:
+                    continue
+                plan = (hubs - {s}) | {c}
+                if not rules.ok((plan, frozenset())):
+                    continue
+                value = score(plan)
+                if value < step_score:
+                    step, step_score = plan, value
+        if step_score >= best * (1 - IMPROVEMENT):
+            break
+        hubs, best = step, step_score
+    return hubs
+
+
+def daytime_plans(inp: ModelInputs, core: frozenset[str], seconds: float) -> list[frozenset[str]]:
+    """Hub plans with one or two hubs more than ``core``, placed by their daytime service.
+
+    For each count above the core offer's (:data:`QUICK_EXTRA_HUBS` at most, within the hub rules and the budget),
+    the best extra hub by the :class:`~planner.daytime.DaytimeScorer`, then swaps within localities by the same
+    score, for ``seconds`` in all. The daytime score cannot weigh a hub against the pop-up sessions its cost would
+    buy, so the caller compares the plans (and ``core``) on the LP of the whole model.
+
+    Parameters
+    ----------
+    inp
+        Model inputs.
+    core
+        The core offer's hubs (:func:`core_offer_hubs`), the first plan extended.
+    seconds
+        Time for the whole placement; a plan not reached in it is left out.
+
+    Returns
+    -------
+    list of frozenset
+        The plans, one hub more each than the last.
+    """
+    until = time.perf_counter() + seconds
+    candidates = sorted(inp.sites.index[inp.sites["is_hub"]])
+    rules = _Rules(inp, candidates)
+    score = DaytimeScorer(inp, candidates)
+    reach = _daytime_reach(inp, candidates)
+    options: dict[str, list[str]] = defaultdict(list)
+    for c in sorted(candidates, key=lambda c: (-reach[c], c)):
+        if len(options[rules.locality[c]]) < QUICK_SWAP_OPTIONS:
+            options[rules.locality[c]].append(c)
+    plans: list[frozenset[str]] = []
+    hubs = core
+    for _ in range(QUICK_EXTRA_HUBS):
+        more = [
+            hubs | {c} for cs in options.values() for c in cs if c not in hubs and rules.ok((hubs | {c}, frozenset()))
+        ]
+        if not more or time.perf_counter() >= until:
+            break
+        hubs = _daytime_swaps(min(more, key=score), score, rules, options, until)
+        plans.append(hubs)
+    return plans
+
+
+def _quick_hubs(inp: ModelInputs, core: frozenset[str], left: Callable[[], float]) -> tuple[frozenset[str], int]:
+    """Hubs for the quick path: the core offer's, or one of :func:`daytime_plans`.
+
+    The plans are compared on the LP of the model restricted to their hubs (:func:`_restricted_lp`), the
+    one-more-hub plan first, while :data:`QUICK_SESSIONS_SECONDS` are left for the sessions MIP. The core offer
+    stands unless it was one of two plans or more so compared and another scored lower.
+
+    Returns
+    -------
+    tuple
+        The hubs and the number of plans compared.
+    """
+    plans = [core, *daytime_plans(inp, core, QUICK_DAYTIME_SHARE * left())]
+    compared: list[tuple[float, frozenset[str]]] = []
+    for plan in [*plans[1:2], plans[0], *plans[2:]]:
+        if left() < QUICK_SESSIONS_SECONDS + QUICK_LP_SECONDS:
+            break
+        compared.append((_restricted_lp(inp, plan, left() - QUICK_SESSIONS_SECONDS), plan))
+    if len(compared) < 2:
+        return core, len(compared)
+    return min(compared, key=lambda sp: (sp[0], len(sp[1])))[1], len(compared)
 
 
 @dataclass(frozen=True)

@@ -461,23 +461,18 @@ def test_hub_search_gives_a_feasible_start_between_the_lp_bound_and_the_optimum(
 
 
 def test_a_search_too_short_for_its_lp_plans_the_core_offers_hubs_and_their_sessions(toy: object) -> None:
-    """Under ``QUICK_BELOW_SECONDS`` the hub search skips its LP and search: the core offer's hubs, with the best
-    sessions a MIP finds for them, a feasible plan sent as soon as it is found (whole BNSSG at 10 s: 116,981 where
-    HiGHS alone had 206,559)."""
+    """Under ``QUICK_COMPARE_MIN_SECONDS`` the hub search skips its LP and search: the core offer's hubs, with the
+    best sessions a MIP finds for them, a feasible plan sent as soon as it is found (whole BNSSG at 10 s: 116,981
+    where HiGHS alone had 206,559)."""
     import pyomo.environ as pyo
 
     from planner.api import copy_solution
-    from planner.heuristic import (
-        QUICK_BELOW_SECONDS,
-        QUICK_BELOW_SECONDS_BESIDE_HIGHS,
-        core_offer_hubs,
-        hub_search_start,
-    )
+    from planner.heuristic import QUICK_COMPARE_MIN_SECONDS, core_offer_hubs, hub_search_start
 
     sc = Scenario(name="toy").with_changes({"budget": {"annual": 2_500_000}})
     inp = build_inputs(toy, sc)  # type: ignore[arg-type]
     sent: list[float] = []
-    start = hub_search_start(inp, time_limit=QUICK_BELOW_SECONDS - 1, on_plan=lambda w: sent.append(w.objective))
+    start = hub_search_start(inp, time_limit=QUICK_COMPARE_MIN_SECONDS - 1, on_plan=lambda w: sent.append(w.objective))
     assert start is not None and sent == [start.objective]
     assert start.evaluations == 0 and start.lp_bound is None and not start.evening
     assert start.hubs == core_offer_hubs(inp) and len(start.hubs) == inp.zones["locality"].nunique()
@@ -493,12 +488,60 @@ def test_a_search_too_short_for_its_lp_plans_the_core_offers_hubs_and_their_sess
         m.hub_evening[s].fix(0.0)
     best = solve_pyomo(m, SolverSettings(mip_rel_gap=0.0))
     assert best.objective is not None and start.objective <= best.objective * 1.005 + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("capacity_day", "budget"), [(2000.0, 750_000), (220.0, 2_500_000)], ids=["hubs-ample", "hubs-scarce"]
+)
+def test_with_a_few_seconds_more_the_quick_path_takes_the_hubs_the_restricted_lp_scores_best(
+    toy: object, capacity_day: float, budget: int
+) -> None:
+    """From ``QUICK_COMPARE_MIN_SECONDS`` the quick path compares the core offer with one or two hubs more, placed by
+    their daytime service, on the LP restricted to each plan's hubs, and plans the sessions of the best (whole BNSSG
+    at 12 s: 102,560 where the core offer's hubs gave 116,981). Where daytime capacity is scarce and the budget
+    ample, more hubs pay; where the core offer's hubs hold the daytime demand and the budget is tight, the pop-up
+    sessions another hub would cost are worth more, and the core offer stands."""
+    import pyomo.environ as pyo
+
+    from planner.api import copy_solution
+    from planner.heuristic import (
+        QUICK_BELOW_SECONDS,
+        QUICK_BELOW_SECONDS_BESIDE_HIGHS,
+        QUICK_COMPARE_MIN_SECONDS,
+        _restricted_lp,
+        core_offer_hubs,
+        daytime_plans,
+        hub_search_start,
+        locality_seconds,
+    )
+
+    sc = Scenario(name="toy").with_changes({"budget": {"annual": budget}, "hubs": {"capacity_day": capacity_day}})
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    core = core_offer_hubs(inp)
+    assert core is not None
+    plans = [core, *daytime_plans(inp, core, seconds=30.0)]
+    assert len(plans) == 3
+    scores = {p: _restricted_lp(inp, p, 30.0) for p in plans}
+    best = min(plans, key=lambda p: (scores[p], len(p)))
+    assert (best != core) == (capacity_day == 220.0)
+    seconds = QUICK_COMPARE_MIN_SECONDS + 0.5
+    assert locality_seconds(inp, seconds) == 0  # no locality pass after the sessions MIP: its hubs are returned
+    start = hub_search_start(inp, time_limit=seconds)
+    assert start is not None and start.lp_bound is None and not start.evening
+    assert start.hubs == best and start.evaluations == 3
+    m = build_model(inp)
+    copy_solution(start.model, m)
+    assert_feasible(m)
+    assert pyo.value(m.objective) == pytest.approx(start.objective, rel=1e-6)
     # Beside HiGHS (whose threads slow its LP) the search takes this path up to a longer limit than on its own.
     between = (QUICK_BELOW_SECONDS + QUICK_BELOW_SECONDS_BESIDE_HIGHS) / 2
     alone = hub_search_start(inp, time_limit=between)
     beside = hub_search_start(inp, time_limit=between, beside_highs=True)
     assert alone is not None and alone.evaluations >= 1 and alone.lp_bound is not None
-    assert beside is not None and beside.evaluations == 0 and beside.hubs == start.hubs
+    # beside HiGHS: the same comparison, then the locality pass, which only keeps what improves the plan
+    assert locality_seconds(inp, between) > 0
+    assert beside is not None and beside.lp_bound is None and beside.evaluations == 3
+    assert beside.objective <= start.objective * 1.005 + 1e-6
 
 
 def test_restricting_to_the_chosen_hubs_keeps_their_optimum(toy: object) -> None:

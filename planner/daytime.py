@@ -1,0 +1,90 @@
+"""Hub plans scored on their daytime service alone, for when there is no time for the whole model's LP.
+
+The hub search (:mod:`planner.heuristic`) ranks hub plans by the LP relaxation of the whole model, which on the
+whole of BNSSG takes 5-8 s to solve once. Under a short time limit the search needs a cheaper guide to where hubs
+should go. A hub's daytime capacity is the scarce thing on BNSSG (1,653 daytime contacts a week against 220 a hub),
+so the daytime part of the model on its own, a transport problem from zones to open hubs with unmet demand at its
+penalty, already tells good hub sites from poor ones: on the default its best seven hubs, with the sessions planned
+by a 5 s MIP, give 102,560, where the core offer's six give 116,981 (docs/benchmarks.md, item 26). It knows nothing
+of evening demand, MDT sessions or what a hub costs, so it cannot say how many hubs to open; the caller compares
+counts on the whole model's LP.
+"""
+
+from __future__ import annotations
+
+import highspy
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from planner.inputs import ModelInputs
+
+
+class DaytimeScorer:
+    """The daytime transport LP of a hub plan, one HiGHS instance warm-started from plan to plan.
+
+    Columns: one per daytime arc (the zone's weighted travel minutes) and one per zone for its unmet daytime demand
+    (the unmet penalty, weighted). Rows: each zone's daytime demand met or unmet; each candidate's capacity, zero
+    where the plan does not open it. Scoring a plan changes only the capacity rows of the hubs that differ from the
+    last plan's, so each costs a few milliseconds on BNSSG (80 candidates, 11,000 arcs).
+
+    Parameters
+    ----------
+    inp
+        Model inputs.
+    candidates
+        Hub candidates (site ids); any daytime arc to another site is left out.
+    """
+
+    def __init__(self, inp: ModelInputs, candidates: list[str]) -> None:
+        sc = inp.scenario
+        zones = inp.zones
+        day = inp.arcs.loc[inp.arcs["hub_day"] & inp.arcs["site_id"].isin(candidates), ["zone_code", "site_id"]]
+        minutes = inp.arcs.loc[day.index, "minutes_day"].to_numpy(dtype=np.float64)
+        rows = pd.Index(zones.index).get_indexer(day["zone_code"])
+        self._candidates = list(candidates)
+        self._position = {s: i for i, s in enumerate(self._candidates)}
+        sites = pd.Index(self._candidates).get_indexer(day["site_id"])
+        n_arcs, n_zones, n_sites = len(day), len(zones), len(self._candidates)
+        self._first_capacity_row = n_zones
+        self._capacity = float(sc.hubs.capacity_day)
+        weight = zones["weight"].to_numpy(dtype=np.float64)
+        arc_columns = np.arange(n_arcs)
+        a = sp.vstack(
+            [
+                sp.hstack([sp.csr_array((np.ones(n_arcs), (rows, arc_columns)), shape=(n_zones, n_arcs)),
+                           sp.identity(n_zones, format="csr")]),
+                sp.hstack([sp.csr_array((np.ones(n_arcs), (sites, arc_columns)), shape=(n_sites, n_arcs)),
+                           sp.csr_array((n_sites, n_zones))]),
+            ]
+        ).tocsc()  # fmt: skip
+        demand = zones["contacts_day"].to_numpy(dtype=np.float64)
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_arcs + n_zones
+        lp.num_row_ = n_zones + n_sites
+        lp.col_cost_ = np.concatenate([sc.weights.travel * weight[rows] * minutes, sc.weights.unmet * weight])
+        lp.col_lower_ = np.zeros(n_arcs + n_zones)
+        lp.col_upper_ = np.full(n_arcs + n_zones, highspy.kHighsInf)
+        lp.row_lower_ = np.concatenate([demand, np.full(n_sites, -highspy.kHighsInf)])
+        lp.row_upper_ = np.concatenate([demand, np.zeros(n_sites)])  # every hub closed to begin with
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = a.indices.astype(np.int32)
+        lp.a_matrix_.value_ = a.data.astype(np.float64)
+        self._highs = highspy.Highs()
+        self._highs.setOptionValue("output_flag", False)
+        self._highs.setOptionValue("threads", 1)
+        self._highs.passModel(lp)
+        self._open: frozenset[str] = frozenset()
+        self.evaluations = 0
+
+    def __call__(self, hubs: frozenset[str]) -> float:
+        """The daytime travel and unmet penalty of the plan opening ``hubs`` (candidates only)."""
+        changed = hubs.symmetric_difference(self._open)
+        for s in changed:
+            upper = self._capacity if s in hubs else 0.0
+            self._highs.changeRowBounds(self._first_capacity_row + self._position[s], -highspy.kHighsInf, upper)
+        self._open = frozenset(hubs)
+        self._highs.run()
+        self.evaluations += 1
+        return float(self._highs.getInfo().objective_function_value)
