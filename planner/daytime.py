@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from planner.inputs import ModelInputs
+from planner.solver import highs_threads
 
 
 class DaytimeScorer:
@@ -73,7 +74,6 @@ class DaytimeScorer:
         lp.a_matrix_.value_ = a.data.astype(np.float64)
         self._highs = highspy.Highs()
         self._highs.setOptionValue("output_flag", False)
-        self._highs.setOptionValue("threads", 1)
         self._highs.passModel(lp)
         self._open: frozenset[str] = frozenset()
         self.evaluations = 0
@@ -85,6 +85,15 @@ class DaytimeScorer:
             upper = self._capacity if s in hubs else 0.0
             self._highs.changeRowBounds(self._first_capacity_row + self._position[s], -highspy.kHighsInf, upper)
         self._open = frozenset(hubs)
-        self._highs.run()
+        # On the process's HiGHS thread pool, whatever its size: asking for another size fails the run.
+        with highs_threads(None) as (threads, _):
+            if threads is not None:
+                self._highs.setOptionValue("threads", threads)
+            self._highs.run()
+        status = self._highs.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:  # always feasible (unmet demand is a column): a failure
+            raise RuntimeError(
+                f"daytime score of {sorted(hubs)}: HiGHS ended with {self._highs.modelStatusToString(status)}"
+            )
         self.evaluations += 1
         return float(self._highs.getInfo().objective_function_value)

@@ -98,7 +98,7 @@ _runs_in_progress = 0
 
 
 @contextmanager
-def _highs_threads(threads: int | None) -> Iterator[tuple[int | None, str]]:
+def highs_threads(threads: int | None) -> Iterator[tuple[int | None, str]]:
     """Around one HiGHS run that asks for ``threads``: the count to give HiGHS, and a note if it is not that.
 
     HiGHS keeps one thread scheduler per process, started by the first run with that run's ``threads`` option, and
@@ -317,7 +317,7 @@ def _solve_matrix_once(
         solution.value_valid = True
         h.setSolution(solution)
     options = settings.highs_options()
-    with _highs_threads(options.get("threads")) as (threads, note):
+    with highs_threads(options.get("threads")) as (threads, note):
         for name, value in _with_threads(options, threads).items():
             h.setOptionValue(name, value)
         began = time.perf_counter()
@@ -574,7 +574,7 @@ def _solve_with(
     options = {k: v for k, v in settings.highs_options().items() if k not in {"time_limit", "mip_rel_gap"}}
     began = time.perf_counter()
     injector: _Injector | None = None
-    with _highs_threads(options.get("threads")) as (threads, note):
+    with highs_threads(options.get("threads")) as (threads, note):
         opt.highs_options = _with_threads(options, threads)
         try:
             if feed is not None:

@@ -48,6 +48,11 @@ def test_the_daytime_score_is_the_daytime_part_of_the_optimum_with_those_hubs(to
         }
     )
     inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    # HiGHS keeps one thread pool per process; a run asking for another size fails. The scorer must run on the
+    # pool another solve left (it once asked for one thread, failed silently after the hub search's LP and read
+    # the last objective).
+    other = build_model(inp)
+    assert solve_pyomo(other, SolverSettings(threads=1)).objective is not None
     candidates = sorted(inp.sites.index[inp.sites["is_hub"]])
     score = DaytimeScorer(inp, candidates)
     plans = [frozenset(candidates[:2]), frozenset(candidates[2:5]), frozenset(candidates[:1]), frozenset(candidates)]
@@ -110,3 +115,4 @@ def test_on_bnssg_hubs_placed_by_their_daytime_service_beat_the_core_offers(bnss
     core_lp = _restricted_lp(inp, core, 30.0)
     seven_lp = _restricted_lp(inp, plans[0], 30.0)
     assert seven_lp < 0.9 * core_lp
+

@@ -303,7 +303,7 @@ def test_each_solve_gets_the_thread_count_it_asks_for() -> None:
 def test_a_thread_count_that_cannot_be_had_while_another_solve_runs_is_reported() -> None:
     """The thread pool can be resized only while no other HiGHS run is in progress in the process (two sessions of
     the app solving at once); a solve asking for another size then runs on the pool as it is and says so."""
-    with solver._highs_threads(2) as (granted, note):  # another solve, on two threads, in progress
+    with solver.highs_threads(2) as (granted, note):  # another solve, on two threads, in progress
         assert granted == 2 and note == ""
         out = solve_matrix(knapsack(30, seed=4), SolverSettings(mip_rel_gap=0.0, threads=1))
     assert out.status is SolveStatus.OPTIMAL
