@@ -93,6 +93,9 @@ QUICK_COMPARE_MIN_SECONDS = 7.0
 QUICK_EXTRA_HUBS = 2
 """Hub counts above the core offer's that the quick path compares."""
 
+DAYTIME_START_SHARE = 0.03
+"""Share of the hub search's time for :func:`daytime_plans`, its second start (about 1.5 s of a minute on BNSSG)."""
+
 QUICK_SWAP_OPTIONS = 6
 """The quick path swaps a hub only for the candidates of its locality with the most daytime demand in reach, this
 many of them (each swap scored costs 5-10 ms on BNSSG)."""
@@ -293,6 +296,40 @@ def _first_plan(lp: pyo.ConcreteModel, y: dict[str, float], inp: ModelInputs, ru
         if rules.core_kept(chosen - {s}):
             chosen.discard(s)
     return frozenset(chosen), frozenset()
+
+
+def _starting_plan(
+    lp: pyo.ConcreteModel,
+    y: dict[str, float],
+    inp: ModelInputs,
+    rules: _Rules,
+    score_plan: Callable[[HubPlan, float], float],
+    left: Callable[[], float],
+    daytime_seconds: float,
+) -> tuple[HubPlan, float, int]:
+    """Where the local search starts: :func:`_first_plan`, or a plan of :func:`daytime_plans` the LP scores better.
+
+    The LP's largest values can start the search far from the best hubs, which its moves then do not reach; hubs
+    placed by their daytime service are a second start (on BNSSG at 30 s: 102,453 to 101,472, docs/benchmarks.md,
+    item 26).
+
+    Returns
+    -------
+    tuple
+        The plan, its score and the number of plans scored.
+    """
+    plan = _first_plan(lp, y, inp, rules)
+    best = score_plan(plan, left())
+    evaluations = 1
+    core = core_offer_hubs(inp)
+    if core is None:
+        return plan, best, evaluations
+    for hubs in daytime_plans(inp, core, daytime_seconds):
+        score = score_plan((hubs, frozenset()), left())
+        evaluations += 1
+        if score < best and rules.ok((hubs, frozenset())):
+            plan, best = (hubs, frozenset()), score
+    return plan, best, evaluations
 
 
 def _moves(plan: HubPlan, y: dict[str, float], ye: dict[str, float], rules: _Rules) -> Iterator[HubPlan]:
@@ -653,10 +690,8 @@ def hub_search_start(
     y = {s: float(lp.hub_open[s].value or 0.0) for s in lp.HUBS}
     ye = {s: float(lp.hub_evening[s].value or 0.0) for s in lp.HUBS}
     rules = _Rules(inp, list(lp.HUBS))
-    plan = _first_plan(lp, y, inp, rules)
     score_plan = _LPScorer(lp)
-    best = score_plan(plan, left())
-    evaluations = 1
+    plan, best, evaluations = _starting_plan(lp, y, inp, rules, score_plan, left, DAYTIME_START_SHARE * time_limit)
     # A plan scored before scored no better than the plan the search then moved to, so it cannot improve on the
     # current one: each plan is scored once (on BNSSG one neighbour in seven had been scored before).
     seen = {plan}

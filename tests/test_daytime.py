@@ -116,3 +116,36 @@ def test_on_bnssg_hubs_placed_by_their_daytime_service_beat_the_core_offers(bnss
     seven_lp = _restricted_lp(inp, plans[0], 30.0)
     assert seven_lp < 0.9 * core_lp
 
+
+@pytest.mark.parametrize(
+    ("capacity_day", "budget"), [(2000.0, 750_000), (220.0, 2_500_000)], ids=["hubs-ample", "hubs-scarce"]
+)
+def test_the_search_starts_from_the_best_scored_of_the_lps_plan_and_the_daytime_plans(
+    toy: object, capacity_day: float, budget: int
+) -> None:
+    """The hub search starts from the LP's own first plan or a daytime plan, whichever the LP scores best."""
+    import pyomo.environ as pyo
+
+    from planner.heuristic import _first_plan, _LPScorer, _Rules, _starting_plan, core_offer_hubs, daytime_plans
+
+    sc = Scenario(name="toy").with_changes({"budget": {"annual": budget}, "hubs": {"capacity_day": capacity_day}})
+    inp = build_inputs(toy, sc)  # type: ignore[arg-type]
+    lp = build_model(inp)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(lp)
+    assert solve_pyomo(lp, SolverSettings(mip_rel_gap=0.0)).objective is not None
+    y = {s: float(lp.hub_open[s].value or 0.0) for s in lp.HUBS}
+    rules = _Rules(inp, list(lp.HUBS))
+    first = _first_plan(lp, y, inp, rules)
+    core = core_offer_hubs(inp)
+    assert core is not None
+    score = _LPScorer(lp)
+    scores = {first: score(first, 30.0)}
+    scores |= {(p, frozenset()): score((p, frozenset()), 30.0) for p in daytime_plans(inp, core, 30.0)}
+    expected = min(scores, key=scores.__getitem__)
+
+    def left() -> float:
+        return 30.0
+
+    plan, best, evaluations = _starting_plan(lp, y, inp, rules, _LPScorer(lp), left, 30.0)
+    assert plan == expected and best == pytest.approx(scores[expected], rel=1e-9) and evaluations == len(scores)
+    assert _starting_plan(lp, y, inp, rules, _LPScorer(lp), left, 0.0)[0] == first  # no time: the LP's plan
