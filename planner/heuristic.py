@@ -298,7 +298,7 @@ def _first_plan(lp: pyo.ConcreteModel, y: dict[str, float], inp: ModelInputs, ru
     return frozenset(chosen), frozenset()
 
 
-def _starting_plan(
+def _starting_plans(
     lp: pyo.ConcreteModel,
     y: dict[str, float],
     inp: ModelInputs,
@@ -306,29 +306,72 @@ def _starting_plan(
     score_plan: Callable[[HubPlan, float], float],
     left: Callable[[], float],
     daytime_seconds: float,
-) -> tuple[HubPlan, float, int]:
-    """Where the local search starts: :func:`_first_plan`, or a plan of :func:`daytime_plans` the LP scores better.
+) -> tuple[list[tuple[HubPlan, float]], int]:
+    """Where the local search starts: :func:`_first_plan` and the best-scored of :func:`daytime_plans`.
 
     The LP's largest values can start the search far from the best hubs, which its moves then do not reach; hubs
-    placed by their daytime service are a second start (on BNSSG at 30 s: 102,453 to 101,472, docs/benchmarks.md,
-    item 26).
+    placed by their daytime service are a second start (docs/benchmarks.md, item 26).
 
     Returns
     -------
     tuple
-        The plan, its score and the number of plans scored.
+        The starts with their scores, best first, and the number of plans scored.
     """
-    plan = _first_plan(lp, y, inp, rules)
-    best = score_plan(plan, left())
+    first = _first_plan(lp, y, inp, rules)
+    starts = [(first, score_plan(first, left()))]
     evaluations = 1
     core = core_offer_hubs(inp)
-    if core is None:
-        return plan, best, evaluations
-    for hubs in daytime_plans(inp, core, daytime_seconds):
-        score = score_plan((hubs, frozenset()), left())
-        evaluations += 1
-        if score < best and rules.ok((hubs, frozenset())):
-            plan, best = (hubs, frozenset()), score
+    daytime: list[tuple[HubPlan, float]] = []
+    for hubs in daytime_plans(inp, core, daytime_seconds) if core is not None else []:
+        plan = (hubs, frozenset[str]())
+        if plan != first and rules.ok(plan):
+            daytime.append((plan, score_plan(plan, left())))
+            evaluations += 1
+    if daytime:
+        starts.append(min(daytime, key=lambda ps: ps[1]))
+    return sorted(starts, key=lambda ps: ps[1]), evaluations
+
+
+def _local_search(
+    plan: HubPlan,
+    best: float,
+    y: dict[str, float],
+    ye: dict[str, float],
+    rules: _Rules,
+    score_plan: Callable[[HubPlan, float], float],
+    seen: set[HubPlan],
+    left: Callable[[], float],
+    until: float,
+) -> tuple[HubPlan, float, int]:
+    """Best-improvement local search over hub plans (:func:`_moves`) from ``plan``, while ``left()`` is more than
+    ``until`` seconds.
+
+    Every neighbour is scored before moving: taking the first improving one let an early small gain lead the BNSSG
+    search away from a neighbour 8% better (docs/benchmarks.md). Plans in ``seen`` are skipped and each plan
+    scored is added to it.
+
+    Returns
+    -------
+    tuple
+        The best plan found, its score and the number of plans scored.
+    """
+    evaluations = 0
+    improved = True
+    while improved and left() > until:
+        improved = False
+        step, step_score = plan, best
+        for candidate in _moves(plan, y, ye, rules):
+            if left() <= until:
+                break
+            if candidate in seen or not rules.ok(candidate):
+                continue
+            seen.add(candidate)
+            score = score_plan(candidate, left())
+            evaluations += 1
+            if score < step_score:
+                step, step_score = candidate, score
+        if step_score < best * (1 - IMPROVEMENT):
+            plan, best, improved = step, step_score, True
     return plan, best, evaluations
 
 
@@ -691,30 +734,24 @@ def hub_search_start(
     ye = {s: float(lp.hub_evening[s].value or 0.0) for s in lp.HUBS}
     rules = _Rules(inp, list(lp.HUBS))
     score_plan = _LPScorer(lp)
-    plan, best, evaluations = _starting_plan(lp, y, inp, rules, score_plan, left, DAYTIME_START_SHARE * time_limit)
+    starts, evaluations = _starting_plans(lp, y, inp, rules, score_plan, left, DAYTIME_START_SHARE * time_limit)
     # A plan scored before scored no better than the plan the search then moved to, so it cannot improve on the
     # current one: each plan is scored once (on BNSSG one neighbour in seven had been scored before).
-    seen = {plan}
+    seen = {start for start, _ in starts}
     locality_time = locality_seconds(inp, time_limit)
     search_until = SESSIONS_SHARE * time_limit + locality_time  # seconds left when the search stops
-    improved = True
-    while improved and left() > search_until:
-        # Best improvement: every neighbour is scored before moving. Taking the first improving one let an early
-        # small gain lead the BNSSG search away from a neighbour 8% better (docs/benchmarks.md).
-        improved = False
-        step, step_score = plan, best
-        for candidate in _moves(plan, y, ye, rules):
-            if left() <= search_until:
-                break
-            if candidate in seen or not rules.ok(candidate):
-                continue
-            seen.add(candidate)
-            score = score_plan(candidate, left())
-            evaluations += 1
-            if score < step_score:
-                step, step_score = candidate, score
-        if step_score < best * (1 - IMPROVEMENT):
-            plan, best, improved = step, step_score, True
+    plan, best = starts[0]
+    # From the best-scored start first; where that search converges with time to spare, from the other as well
+    # (on BNSSG the two starts lead to different hub plans, and the better one differs from run to run).
+    for start, start_score in starts:
+        if left() <= search_until:
+            break
+        found, found_score, scored = _local_search(
+            start, start_score, y, ye, rules, score_plan, seen, left, search_until
+        )
+        evaluations += scored
+        if found_score < best:
+            plan, best = found, found_score
     fixed = _sessions(inp, plan, left() - locality_time)
     if fixed is None:
         return None

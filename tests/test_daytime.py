@@ -120,13 +120,14 @@ def test_on_bnssg_hubs_placed_by_their_daytime_service_beat_the_core_offers(bnss
 @pytest.mark.parametrize(
     ("capacity_day", "budget"), [(2000.0, 750_000), (220.0, 2_500_000)], ids=["hubs-ample", "hubs-scarce"]
 )
-def test_the_search_starts_from_the_best_scored_of_the_lps_plan_and_the_daytime_plans(
+def test_the_search_starts_from_the_lps_plan_and_the_best_daytime_plan_best_scored_first(
     toy: object, capacity_day: float, budget: int
 ) -> None:
-    """The hub search starts from the LP's own first plan or a daytime plan, whichever the LP scores best."""
+    """The hub search has two starts: the LP's own first plan and the daytime plan the LP scores best; it searches
+    from the better-scored one first."""
     import pyomo.environ as pyo
 
-    from planner.heuristic import _first_plan, _LPScorer, _Rules, _starting_plan, core_offer_hubs, daytime_plans
+    from planner.heuristic import _first_plan, _LPScorer, _Rules, _starting_plans, core_offer_hubs, daytime_plans
 
     sc = Scenario(name="toy").with_changes({"budget": {"annual": budget}, "hubs": {"capacity_day": capacity_day}})
     inp = build_inputs(toy, sc)  # type: ignore[arg-type]
@@ -139,13 +140,16 @@ def test_the_search_starts_from_the_best_scored_of_the_lps_plan_and_the_daytime_
     core = core_offer_hubs(inp)
     assert core is not None
     score = _LPScorer(lp)
-    scores = {first: score(first, 30.0)}
-    scores |= {(p, frozenset()): score((p, frozenset()), 30.0) for p in daytime_plans(inp, core, 30.0)}
-    expected = min(scores, key=scores.__getitem__)
+    daytime = {(p, frozenset()): score((p, frozenset()), 30.0) for p in daytime_plans(inp, core, 30.0)}
+    assert len(daytime) == 2 and first not in daytime
+    best_daytime = min(daytime, key=daytime.__getitem__)
+    expected = sorted([(first, score(first, 30.0)), (best_daytime, daytime[best_daytime])], key=lambda ps: ps[1])
 
     def left() -> float:
         return 30.0
 
-    plan, best, evaluations = _starting_plan(lp, y, inp, rules, _LPScorer(lp), left, 30.0)
-    assert plan == expected and best == pytest.approx(scores[expected], rel=1e-9) and evaluations == len(scores)
-    assert _starting_plan(lp, y, inp, rules, _LPScorer(lp), left, 0.0)[0] == first  # no time: the LP's plan
+    starts, evaluations = _starting_plans(lp, y, inp, rules, _LPScorer(lp), left, 30.0)
+    assert [p for p, _ in starts] == [p for p, _ in expected] and evaluations == 3
+    assert [v for _, v in starts] == pytest.approx([v for _, v in expected], rel=1e-9)
+    alone, _ = _starting_plans(lp, y, inp, rules, _LPScorer(lp), left, 0.0)
+    assert [p for p, _ in alone] == [first]  # no time for the daytime plans: the LP's own plan only
