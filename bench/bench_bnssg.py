@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         "--shorter-limits",
         type=float,
         nargs="*",
-        default=[10.0, 20.0, 30.0],
+        default=[10.0, 15.0, 20.0, 30.0],
         help="also solve the default at these limits",
     )
     parser.add_argument(

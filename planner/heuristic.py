@@ -7,10 +7,12 @@ this heuristic searches over hub plans, scoring each by that LP:
 
 1. solve the LP relaxation of the whole model (its value is also a valid lower bound on the optimum);
 2. start from the hubs the LP likes best: a core hub per locality, the hubs where the LP holds MDT sessions, then
-   the largest LP values up to the whole number of hubs the LP opens; no evening opening;
-3. local search, best improvement: drop or add evening opening, drop a hub, swap a hub for another in its
-   locality or in another, add a hub; each candidate plan is scored by the LP of the whole model with its hubs
-   fixed (:class:`_LPScorer`, 0.1-0.3 s on BNSSG) and must keep every hub rule and the budget;
+   the largest LP values up to the whole number of hubs the LP opens; no evening opening. A second start adds one
+   or two hubs to the core offer by their daytime service alone (:func:`daytime_plans`);
+3. local search, best improvement, from the better-scored start (then from the other, if time is left): drop or
+   add evening opening, drop a hub, swap a hub for another in its locality or in another, add a hub; each
+   candidate plan is scored by the LP of the whole model with its hubs fixed (:class:`_LPScorer`, 0.1-0.3 s on
+   BNSSG) and must keep every hub rule and the budget;
 4. with the best hub plan fixed, solve the sessions as a MIP;
 5. re-optimise one locality at a time (its hubs, evening opening and sessions, everything elsewhere fixed, the
    current plan as MIP start) for the time left: a large-neighbourhood search that mends hub choices the LP scores
@@ -79,7 +81,8 @@ root cuts before its sub-MIP heuristic finds a good plan, and the share of the m
 
 QUICK_BELOW_SECONDS = 12.0
 """Below this many seconds the hub search skips the LP relaxation and the search over hub plans: it takes the core
-offer's hubs (:func:`core_offer_hubs`) and gives the sessions MIP all its time. On BNSSG the LP alone takes 5-8 s;
+offer's hubs (:func:`core_offer_hubs`), or from :data:`QUICK_COMPARE_MIN_SECONDS` the best of them and the daytime
+plans by the restricted LP, and gives the sessions MIP the rest. On BNSSG the LP alone takes 5-8 s;
 run on its own, the search gave 157,777 in 10 s, 113,542 in 12 s and 104,431 in 14 s, this path 115,944 in 12 s
 (docs/benchmarks.md, item 25)."""
 
