@@ -744,8 +744,8 @@ def hub_search_start(
     locality_time = locality_seconds(inp, time_limit)
     search_until = SESSIONS_SHARE * time_limit + locality_time  # seconds left when the search stops
     plan, best = starts[0]
-    # From the best-scored start first; where that search converges with time to spare, from the other as well
-    # (on BNSSG the two starts lead to different hub plans, and the better one differs from run to run).
+    # From the best-scored start first; where that search converges with time to spare, from the other as well (on
+    # BNSSG at 58 s the two end at different hub plans, docs/benchmarks.md item 26).
     for start, start_score in starts:
         if left() <= search_until:
             break

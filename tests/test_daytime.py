@@ -18,7 +18,6 @@ def _daytime_part_of_the_optimum(inp: object, hubs: frozenset[str]) -> float:
     With no evening service and no sessions the evening and MDT terms are constants, so the optimum's daytime part
     is the least daytime cost those hubs allow.
     """
-
     m = build_model(inp)  # type: ignore[arg-type]
     for s in m.HUBS:
         m.hub_open[s].fix(1.0 if s in hubs else 0.0)
