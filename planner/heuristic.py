@@ -758,6 +758,21 @@ def hub_search_start(
     fixed = _sessions(inp, plan, left() - locality_time)
     if fixed is None:
         return None
+    return _finish(inp, fixed, lp_bound, evaluations, left, on_plan, by_locality=True)
+
+
+def _finish(
+    inp: ModelInputs,
+    fixed: pyo.ConcreteModel,
+    lp_bound: float | None,
+    evaluations: int,
+    left: Callable[[], float],
+    on_plan: Callable[[WarmStart], None] | None,
+    *,
+    by_locality: bool,
+) -> WarmStart:
+    """The sessions MIP's plan ``fixed`` in the full model, sent to ``on_plan``, then (if ``by_locality``) mended by
+    :func:`improve_by_locality` for the time left, each improvement sent as well."""
     m = build_model(inp)
     copy_solution(fixed, m)
 
@@ -767,7 +782,8 @@ def hub_search_start(
     report = None if on_plan is None else (lambda objective: on_plan(held(objective)))
     if report is not None:
         report(float(pyo.value(m.objective)))
-    improve_by_locality(inp, m, left(), on_improve=report)
+    if by_locality:
+        improve_by_locality(inp, m, left(), on_improve=report)
     return held(float(pyo.value(m.objective)))
 
 
@@ -797,18 +813,7 @@ def _quick_start(
     fixed = _sessions(inp, (hubs, frozenset()), left() - locality_time - QUICK_RESERVE_SECONDS)
     if fixed is None:
         return None
-    m = build_model(inp)
-    copy_solution(fixed, m)
-
-    def held(objective: float) -> WarmStart:
-        return _held(m, objective, None, evaluations)
-
-    report = None if on_plan is None else (lambda objective: on_plan(held(objective)))
-    if report is not None:
-        report(float(pyo.value(m.objective)))
-    if locality_time > 0:
-        improve_by_locality(inp, m, left(), on_improve=report)
-    return held(float(pyo.value(m.objective)))
+    return _finish(inp, fixed, None, evaluations, left, on_plan, by_locality=locality_time > 0)
 
 
 def _restricted_lp(inp: ModelInputs, hubs: frozenset[str], time_limit: float) -> float:
