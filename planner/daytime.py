@@ -18,7 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from planner.inputs import ModelInputs
-from planner.solver import highs_threads
+from planner.solver import MatrixProblem, highs_instance, highs_threads
 
 
 class DaytimeScorer:
@@ -58,23 +58,19 @@ class DaytimeScorer:
                 sp.hstack([sp.csr_array((np.ones(n_arcs), (sites, arc_columns)), shape=(n_sites, n_arcs)),
                            sp.csr_array((n_sites, n_zones))]),
             ]
-        ).tocsc()  # fmt: skip
+        )  # fmt: skip
         demand = zones["contacts_day"].to_numpy(dtype=np.float64)
-        lp = highspy.HighsLp()
-        lp.num_col_ = n_arcs + n_zones
-        lp.num_row_ = n_zones + n_sites
-        lp.col_cost_ = np.concatenate([sc.weights.travel * weight[rows] * minutes, sc.weights.unmet * weight])
-        lp.col_lower_ = np.zeros(n_arcs + n_zones)
-        lp.col_upper_ = np.full(n_arcs + n_zones, highspy.kHighsInf)
-        lp.row_lower_ = np.concatenate([demand, np.full(n_sites, -highspy.kHighsInf)])
-        lp.row_upper_ = np.concatenate([demand, np.zeros(n_sites)])  # every hub closed to begin with
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = a.indices.astype(np.int32)
-        lp.a_matrix_.value_ = a.data.astype(np.float64)
-        self._highs = highspy.Highs()
-        self._highs.setOptionValue("output_flag", False)
-        self._highs.passModel(lp)
+        n_cols = n_arcs + n_zones
+        problem = MatrixProblem(
+            c=np.concatenate([sc.weights.travel * weight[rows] * minutes, sc.weights.unmet * weight]),
+            A=a,
+            row_lower=np.concatenate([demand, np.full(n_sites, -highspy.kHighsInf)]),
+            row_upper=np.concatenate([demand, np.zeros(n_sites)]),  # every hub closed to begin with
+            col_lower=np.zeros(n_cols),
+            col_upper=np.full(n_cols, highspy.kHighsInf),
+            integrality=np.zeros(n_cols, dtype=bool),
+        )
+        self._highs = highs_instance(problem)
         self._open: frozenset[str] = frozenset()
         self.evaluations = 0
 

@@ -282,9 +282,14 @@ def solve_matrix(
     return replace(again, solve_seconds=outcome.solve_seconds + again.solve_seconds)
 
 
-def _solve_matrix_once(
-    problem: MatrixProblem, settings: SolverSettings, start: npt.NDArray[np.float64] | None
-) -> SolverOutcome:
+def highs_instance(problem: MatrixProblem) -> highspy.Highs:
+    """A silent HiGHS instance holding ``problem``, not yet run (callers that re-solve it keep it).
+
+    Raises
+    ------
+    ValueError
+        If the constraint matrix's shape does not match the row bounds and objective.
+    """
     n_rows, n_cols = problem.shape
     A = sp.csc_array(problem.A)
     if A.shape != (n_rows, n_cols):
@@ -303,14 +308,21 @@ def _solve_matrix_once(
     lp.a_matrix_.start_ = A.indptr.astype(np.int32)
     lp.a_matrix_.index_ = A.indices.astype(np.int32)
     lp.a_matrix_.value_ = A.data.astype(np.float64)
-    is_mip = bool(np.any(problem.integrality))
-    if is_mip:
+    if np.any(problem.integrality):
         lp.integrality_ = [
             highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in problem.integrality
         ]
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.passModel(lp)
+    return h
+
+
+def _solve_matrix_once(
+    problem: MatrixProblem, settings: SolverSettings, start: npt.NDArray[np.float64] | None
+) -> SolverOutcome:
+    is_mip = bool(np.any(problem.integrality))
+    h = highs_instance(problem)
     if start is not None and is_mip:
         solution = highspy.HighsSolution()
         solution.col_value = list(np.asarray(start, dtype=np.float64))
