@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import pyomo.environ as pyo
 
 from geodata.dataset import load_dataset
 from planner.api import solve_scenario
+from planner.heuristic import _solve_fixed
 from planner.inputs import build_inputs
 from planner.model import build_model, popup_linking_rows
 from planner.plan import Plan
@@ -25,22 +27,19 @@ from planner.scenario import EVENING_SLOTS, load_scenario
 from planner.solver import SolverSettings, solve_pyomo
 
 
-def fix_plan(m: pyo.ConcreteModel, plan: Plan) -> list[pyo.Var]:
-    """Fix the site decisions of ``m`` to ``plan``'s; return the variables fixed (to unfix them later)."""
+def plan_decisions(m: pyo.ConcreteModel, plan: Plan) -> list[tuple[Any, float]]:
+    """``plan``'s site decisions as ``(variable of m, value)`` pairs, for :func:`planner.heuristic._solve_fixed`."""
     sites = plan.sites  # indexed by site id
     slots = [f"popup_{t}" for t in EVENING_SLOTS if f"popup_{t}" in sites.columns]
-    fixed: list[pyo.Var] = []
+    pairs: list[tuple[Any, float]] = []
     for sid in m.HUBS:
-        for var, column in ((m.hub_open[sid], "hub_open"), (m.hub_evening[sid], "hub_evening")):
-            var.fix(round(float(sites.loc[sid, column])))
-            fixed.append(var)
-    for sid in m.popup_sessions:
-        m.popup_sessions[sid].fix(round(float(sites.loc[sid, slots].sum())))
-        fixed.append(m.popup_sessions[sid])
-    for sid, k in m.mdt_sessions:
-        m.mdt_sessions[sid, k].fix(round(float(sites.loc[sid, f"mdt_{k}"])))
-        fixed.append(m.mdt_sessions[sid, k])
-    return fixed
+        pairs += [
+            (m.hub_open[sid], float(sites.loc[sid, "hub_open"])),
+            (m.hub_evening[sid], float(sites.loc[sid, "hub_evening"])),
+        ]
+    pairs += [(m.popup_sessions[sid], float(sites.loc[sid, slots].sum())) for sid in m.popup_sessions]
+    pairs += [(m.mdt_sessions[sid, k], float(sites.loc[sid, f"mdt_{k}"])) for sid, k in m.mdt_sessions]
+    return [(var, float(round(value))) for var, value in pairs]
 
 
 def main(argv: list[str] | None = None) -> tuple[float | None, float | None]:
@@ -53,11 +52,9 @@ def main(argv: list[str] | None = None) -> tuple[float | None, float | None]:
     plan = solve_scenario(scenario, dataset)
     print(f"the planner's plan: objective {plan.objective:,.0f}, bound {plan.bound:,.0f}, gap {plan.gap:.2%}")
     m = build_model(build_inputs(dataset, scenario))
-    fixed = fix_plan(m, plan)
-    routed = solve_pyomo(m, SolverSettings(time_limit=120))  # the plan's allocation: an LP, as the MIP start
+    # the plan's allocation (an LP), left in m as the MIP start; the decisions are free again afterwards
+    routed = _solve_fixed(m, plan_decisions(m, plan), 120)
     print(f"that plan in this model: {routed.objective:,.0f} ({routed.status})", flush=True)
-    for var in fixed:
-        var.unfix()
     if args.links:
         m.popup_link = popup_linking_rows(m)
     began = time.perf_counter()
